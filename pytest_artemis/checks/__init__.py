@@ -1,0 +1,8 @@
+"""Static gates: the check registry, findings, and one sub-package per area (manifests, rules, dashboards)."""
+
+from __future__ import annotations
+
+from pytest_artemis.checks.findings import Finding, Severity, at_or_above, format_findings
+from pytest_artemis.checks.registry import REGISTRY, Check, check, checks_for
+
+__all__ = ["Finding", "Severity", "at_or_above", "format_findings", "REGISTRY", "Check", "check", "checks_for"]

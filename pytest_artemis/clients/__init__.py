@@ -1,0 +1,1 @@
+"""Thin typed clients (Prometheus, Kubernetes) raising the project's own errors; no pytest imports."""

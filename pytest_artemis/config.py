@@ -1,0 +1,342 @@
+"""The frozen session configuration and the parsers of every ``--artemis-*`` option.
+
+Each option is declared once in :data:`OPTIONS` with its parser; ``plugin.py`` registers them as
+command-line options and ini keys, and :func:`resolve` builds one :class:`ArtemisConfig` with the
+precedence CLI > ini > ``ARTEMIS_*`` environment variable > default. No other module reads options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pytest_artemis.errors import ConfigError
+
+__all__ = [
+    "ArtemisConfig",
+    "OptionSpec",
+    "OPTIONS",
+    "PROFILES",
+    "ENVIRONMENTS",
+    "SEVERITIES",
+    "resolve",
+    "redact_url",
+]
+
+PROFILES: tuple[str, ...] = ("smoke", "ci", "full")
+ENVIRONMENTS: tuple[str, ...] = ("local", "staging", "production")
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+_K8S_VERSION = re.compile(r"^v?1\.\d{1,2}(\.\d+)?$")
+_CHECK_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+# --------------------------------------------------------------------------- parsers
+
+
+def parse_url(value: str) -> str:
+    """An absolute http(s) URL with a host, returned without a trailing slash."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("an absolute http:// or https:// URL with a host, e.g. http://127.0.0.1:8000")
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as err:
+        raise ValueError("a URL with a numeric port between 1 and 65535") from err
+    return value.strip().rstrip("/")
+
+
+def parse_choice(choices: Sequence[str]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = value.strip().lower()
+        if value not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return value
+
+    parse.__doc__ = "one of " + ", ".join(choices)
+    return parse
+
+
+def parse_readable_file(value: str) -> Path:
+    """A path to a readable file."""
+    path = Path(value).expanduser()
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ValueError(f"a readable file; {path} does not exist or cannot be read")
+    return path
+
+
+def parse_path(value: str) -> Path:
+    """A file system path (it need not exist yet)."""
+    if not value.strip():
+        raise ValueError("a non-empty path")
+    return Path(value).expanduser()
+
+
+def parse_executable(value: str) -> Path:
+    """A path to an executable file."""
+    path = Path(value).expanduser()
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise ValueError(f"an executable file; {path} is not one")
+    return path
+
+
+def parse_name(value: str) -> str:
+    """A Kubernetes name: lower-case letters, digits and '-' (RFC 1123 label, at most 63 characters)."""
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value.strip()):
+        raise ValueError("a Kubernetes name (RFC 1123 label: a-z, 0-9 and '-', at most 63 characters)")
+    return value.strip()
+
+
+def parse_context(value: str) -> str:
+    """A kubeconfig context name."""
+    if not value.strip():
+        raise ValueError("a non-empty kubeconfig context name")
+    return value.strip()
+
+
+def parse_k8s_version(value: str) -> str:
+    """A Kubernetes minor version such as 1.30 (or v1.30.2)."""
+    if not _K8S_VERSION.match(value.strip()):
+        raise ValueError("a Kubernetes version such as 1.30")
+    major_minor = value.strip().lstrip("v").split(".")
+    return ".".join(major_minor[:2])
+
+
+def parse_check_id(value: str) -> str:
+    """A check id in kebab-case, e.g. probe-readiness-missing."""
+    if not _CHECK_ID.match(value.strip()):
+        raise ValueError("a check id in kebab-case, e.g. probe-readiness-missing")
+    return value.strip()
+
+
+def parse_workers(value: str) -> int:
+    """A whole number of Locust workers from 0 (local mode) to 64."""
+    try:
+        number = int(value)
+    except ValueError as err:
+        raise ValueError("a whole number from 0 (local mode) to 64") from err
+    if not 0 <= number <= 64:
+        raise ValueError("a whole number from 0 (local mode) to 64")
+    return number
+
+
+def parse_bool(value: str) -> bool:
+    """true/false, yes/no, 1/0, on/off."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("true or false")
+
+
+# --------------------------------------------------------------------------- option table
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One ``--artemis-NAME`` option: also the ini key ``artemis_NAME`` and the variable ``ARTEMIS_NAME``."""
+
+    name: str
+    help: str
+    parse: Callable[[str], Any]
+    default: Any = None
+    kind: Literal["value", "list", "flag"] = "value"
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--artemis-" + self.name
+
+    @property
+    def dest(self) -> str:
+        return "artemis_" + self.name.replace("-", "_")
+
+    @property
+    def ini(self) -> str:
+        return self.dest
+
+    @property
+    def env(self) -> str:
+        return self.dest.upper()
+
+    @property
+    def field(self) -> str:
+        return self.name.replace("-", "_")
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("target", "URL of the service under test (default: start the bundled reference service).",
+               parse_url, metavar="URL"),
+    OptionSpec("prometheus", "URL of a Prometheus server to query (default: start a local one).",
+               parse_url, metavar="URL"),
+    OptionSpec("prometheus-bin", "Prometheus server binary (default: 'prometheus' on PATH).",
+               parse_executable, metavar="PATH"),
+    OptionSpec("promtool-bin", "promtool binary (default: 'promtool' on PATH).", parse_executable, metavar="PATH"),
+    OptionSpec("baselines", "Baselines YAML file (default: the bundled seed baselines).",
+               parse_readable_file, metavar="FILE"),
+    OptionSpec("profile", "Scenario profile scaling durations and users: smoke, ci or full.",
+               parse_choice(PROFILES), default="ci"),
+    OptionSpec("environment", "Environment whose baselines are in force: local, staging or production.",
+               parse_choice(ENVIRONMENTS), default="local"),
+    OptionSpec("verdict", "Write the mission verdict as JSON to FILE.", parse_path, metavar="FILE"),
+    OptionSpec("kubeconfig", "kubeconfig file for cluster gates.", parse_readable_file, metavar="FILE"),
+    OptionSpec("context", "kubeconfig context for cluster gates.", parse_context, metavar="NAME"),
+    OptionSpec("namespace", "Kubernetes namespace for cluster gates.", parse_name, default="default",
+               metavar="NAME"),
+    OptionSpec("manifests", "Kubernetes manifest files or directories to gate (kustomize directories rendered).",
+               parse_path, default=("manifests",), kind="list", metavar="PATH"),
+    OptionSpec("k8s-version", "Kubernetes version whose schemas validate manifests.", parse_k8s_version,
+               default="1.30", metavar="X.Y"),
+    OptionSpec("fail-on", "Lowest finding severity that fails a gate item: info, warning or critical.",
+               parse_choice(SEVERITIES), default="critical"),
+    OptionSpec("ignore-check", "Check id to skip everywhere (repeatable).", parse_check_id, default=(),
+               kind="list", metavar="ID"),
+    OptionSpec("rules", "Prometheus rule, config and promtool test files or directories to gate.",
+               parse_path, default=("manifests/monitoring",), kind="list", metavar="PATH"),
+    OptionSpec("dashboards", "Grafana dashboard JSON files or directories to gate.", parse_path,
+               default=("dashboards",), kind="list", metavar="PATH"),
+    OptionSpec("metric-inventory", "File listing known metric names (one a line) for rule/dashboard checks.",
+               parse_readable_file, metavar="FILE"),
+    OptionSpec("workers", "Locust workers: 0 runs one local process, N runs a master plus N workers.",
+               parse_workers, default=0, metavar="N"),
+    OptionSpec("locustfile", "Your own Locust file (HttpUser/FastHttpUser classes) instead of the default mix.",
+               parse_readable_file, metavar="FILE"),
+    OptionSpec("allow-production-load", "Allow load scenarios against an environment marked production.",
+               parse_bool, default=False, kind="flag"),
+    OptionSpec("history", "Directory of per-scenario JSON history for regression gates.", parse_path,
+               default=".artemis/history", metavar="DIR"),
+    OptionSpec("artifacts", "Directory for run artifacts (logs, Locust reports, charts).", parse_path,
+               default=".artemis/artifacts", metavar="DIR"),
+)
+
+
+@dataclass(frozen=True)
+class ArtemisConfig:
+    """Every setting of the session, resolved once (CLI > ini > env > default)."""
+
+    rootdir: Path
+    target: str | None = None
+    prometheus: str | None = None
+    prometheus_bin: Path | None = None
+    promtool_bin: Path | None = None
+    baselines: Path | None = None
+    profile: str = "ci"
+    environment: str = "local"
+    verdict: Path | None = None
+    kubeconfig: Path | None = None
+    context: str | None = None
+    namespace: str = "default"
+    manifests: tuple[Path, ...] = ()
+    k8s_version: str = "1.30"
+    fail_on: str = "critical"
+    ignore_check: frozenset[str] = frozenset()
+    rules: tuple[Path, ...] = ()
+    dashboards: tuple[Path, ...] = ()
+    metric_inventory: Path | None = None
+    workers: int = 0
+    locustfile: Path | None = None
+    allow_production_load: bool = False
+    history: Path = Path(".artemis/history")
+    artifacts: Path = Path(".artemis/artifacts")
+    #: Option names whose value came from the command line (gate paths given there are always collected).
+    from_cli: frozenset[str] = field(default_factory=frozenset)
+
+    def as_public_dict(self) -> dict[str, Any]:
+        """The config for reports, with credentials in URLs redacted."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (tuple, frozenset)):
+                value = sorted(str(v) for v in value) if isinstance(value, frozenset) else [str(v) for v in value]
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, str) and "://" in value:
+                value = redact_url(value)
+            out[f.name] = value
+        return out
+
+
+def redact_url(url: str) -> str:
+    """Replace the password (or token) of a URL with '***'."""
+    parts = urlsplit(url)
+    if parts.password is None and not parts.username:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = parts.username or ""
+    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def _parse_one(spec: OptionSpec, raw: str, source: str) -> Any:
+    try:
+        return spec.parse(raw)
+    except ValueError as err:
+        raise ConfigError(f"{source} got {raw!r}; it accepts {err}") from err
+
+
+def _parse_list(spec: OptionSpec, raws: Sequence[str], source: str) -> tuple[Any, ...]:
+    return tuple(_parse_one(spec, raw, source) for raw in raws if raw.strip())
+
+
+def resolve(
+    cli: Mapping[str, Any],
+    ini: Mapping[str, Any],
+    env: Mapping[str, str],
+    rootdir: Path,
+) -> ArtemisConfig:
+    """Build the frozen config; ``cli`` maps dest -> raw value (None when not given), ``ini`` likewise."""
+    values: dict[str, Any] = {}
+    from_cli: set[str] = set()
+    for spec in OPTIONS:
+        cli_value = cli.get(spec.dest)
+        ini_value = ini.get(spec.ini)
+        env_value = env.get(spec.env)
+        if spec.kind == "flag":
+            if cli_value:
+                value, from_cli_ = True, True
+            elif ini_value not in (None, "", []):
+                value, from_cli_ = _parse_one(spec, str(ini_value), f"ini key {spec.ini}"), False
+            elif env_value not in (None, ""):
+                value, from_cli_ = _parse_one(spec, env_value, f"environment variable {spec.env}"), False
+            else:
+                value, from_cli_ = spec.default, False
+        elif spec.kind == "list":
+            if cli_value:
+                value, from_cli_ = _parse_list(spec, cli_value, spec.flag), True
+            elif ini_value:
+                value, from_cli_ = _parse_list(spec, list(ini_value), f"ini key {spec.ini}"), False
+            elif env_value:
+                value, from_cli_ = _parse_list(spec, env_value.split(","), f"environment variable {spec.env}"), False
+            else:
+                value, from_cli_ = tuple(spec.parse(v) for v in spec.default), False
+        else:
+            if cli_value is not None:
+                value, from_cli_ = _parse_one(spec, str(cli_value), spec.flag), True
+            elif ini_value not in (None, ""):
+                value, from_cli_ = _parse_one(spec, str(ini_value), f"ini key {spec.ini}"), False
+            elif env_value not in (None, ""):
+                value, from_cli_ = _parse_one(spec, env_value, f"environment variable {spec.env}"), False
+            else:
+                value = spec.parse(spec.default) if isinstance(spec.default, str) and spec.parse is parse_path \
+                    else spec.default
+                from_cli_ = False
+        if from_cli_:
+            from_cli.add(spec.field)
+        values[spec.field] = value
+    values["ignore_check"] = frozenset(values["ignore_check"])
+    for key in ("manifests", "rules", "dashboards"):
+        values[key] = tuple(p if p.is_absolute() else rootdir / p for p in values[key])
+    for key in ("history", "artifacts"):
+        if not values[key].is_absolute():
+            values[key] = rootdir / values[key]
+    return ArtemisConfig(rootdir=rootdir, from_cli=frozenset(from_cli), **values)

@@ -1,0 +1,91 @@
+"""The project's own exception tree.
+
+Every error the plugin raises on purpose derives from :class:`ArtemisError`; vendor exceptions
+(kubernetes, requests, subprocess, yaml, jsonschema ...) are wrapped with ``raise ... from err``
+so that users see one family of errors with a message that names what went wrong and where.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtemisError",
+    "ConfigError",
+    "BaselineError",
+    "ServiceError",
+    "ServiceStartError",
+    "TargetUnreachableError",
+    "PrometheusError",
+    "PrometheusQueryError",
+    "PrometheusUnavailableError",
+    "ManifestError",
+    "RuleError",
+    "DashboardError",
+    "LoadError",
+    "GeneratorSaturatedError",
+    "ClusterError",
+]
+
+
+class ArtemisError(Exception):
+    """Base of every error raised by pytest-artemis."""
+
+
+class ConfigError(ArtemisError):
+    """An option, ini key or environment variable has a value the plugin cannot use."""
+
+
+class BaselineError(ConfigError):
+    """The baselines file is missing, unreadable or does not match its schema."""
+
+
+class ServiceError(ArtemisError):
+    """A service the session starts (reference service, Prometheus, Locust) misbehaved."""
+
+
+class ServiceStartError(ServiceError):
+    """A service could not be started or did not become ready in time."""
+
+
+class TargetUnreachableError(ServiceError):
+    """The service under test does not answer."""
+
+
+class PrometheusError(ArtemisError):
+    """Talking to Prometheus failed."""
+
+
+class PrometheusUnavailableError(PrometheusError):
+    """No Prometheus server can be reached or started."""
+
+
+class PrometheusQueryError(PrometheusError):
+    """Prometheus rejected a query; the message carries the PromQL and the server's reason."""
+
+    def __init__(self, query: str, reason: str) -> None:
+        super().__init__(f"PromQL {query!r} failed: {reason}")
+        self.query = query
+        self.reason = reason
+
+
+class ManifestError(ArtemisError):
+    """A Kubernetes manifest could not be read or rendered."""
+
+
+class RuleError(ArtemisError):
+    """A Prometheus rule or config file could not be read or checked."""
+
+
+class DashboardError(ArtemisError):
+    """A Grafana dashboard could not be read."""
+
+
+class LoadError(ArtemisError):
+    """A load scenario could not run (bad locustfile, bad values, generator crash)."""
+
+
+class GeneratorSaturatedError(LoadError):
+    """The load generator, not the target, was the bottleneck: the figures are not trustworthy."""
+
+
+class ClusterError(ArtemisError):
+    """Talking to the Kubernetes API server failed."""

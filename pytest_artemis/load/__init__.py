@@ -1,0 +1,1 @@
+"""Load scenarios on Locust: scenarios, shapes, runner (child processes), results, gates, CLI."""

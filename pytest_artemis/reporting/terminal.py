@@ -1,0 +1,55 @@
+"""The terminal's ``ARTEMIS MISSION STATUS`` section: one line per gate family, the verdict and DEFCON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_artemis import theme
+from pytest_artemis.checks.findings import SEVERITY_RANK
+from pytest_artemis.config import ArtemisConfig
+from pytest_artemis.record import SessionRecord
+
+__all__ = ["write_mission_status"]
+
+_MAX_FINDINGS = 40
+
+
+def _markup(role: str) -> dict[str, bool]:
+    return dict(theme.TERMINAL_MARKUP[role])
+
+
+def write_mission_status(tr: Any, record: SessionRecord, cfg: ArtemisConfig) -> None:
+    """Write the MISSION STATUS section with the pytest terminal reporter ``tr``."""
+    summaries = record.summaries()
+    tr.write_sep("=", "ARTEMIS MISSION STATUS", **_markup("ok" if record.verdict == theme.VERDICT_GO else "critical"))
+    if not summaries:
+        tr.write_line("no gates ran")
+    for gate, s in summaries.items():
+        title = theme.GATE_TITLES.get(gate, gate)
+        counts = f"{s.passed} passed, {s.failed} failed, {s.error} error, {s.skipped} skipped"
+        if s.warnings:
+            counts += f", {s.warnings} warnings"
+        tr.write(f"  {title:<36} {counts:<52} ")
+        tr.write_line(s.verdict, **_markup("ok" if s.verdict == theme.VERDICT_GO else "critical"))
+    findings = [f for t in record.tests.values() if t.outcome in ("failed", "error") for f in t.findings]
+    findings.sort(key=lambda f: -SEVERITY_RANK.get(str(f.get("severity")), 0))
+    if findings:
+        tr.write_line("")
+        tr.write_line(f"  findings on failed gates ({len(findings)}):")
+        for f in findings[:_MAX_FINDINGS]:
+            obj = "/".join(p for p in (f.get("kind"), f.get("name")) if p)
+            where = " ".join(p for p in (f.get("file"), obj) if p)
+            tr.write_line(f"    [{f.get('severity')}] {f.get('check')}: {where}: {f.get('message')}")
+            if f.get("fix"):
+                tr.write_line(f"        fix: {f['fix']}")
+        if len(findings) > _MAX_FINDINGS:
+            tr.write_line(f"    ... {len(findings) - _MAX_FINDINGS} more in the verdict file")
+    level = record.defcon
+    role = "ok" if level >= 4 else "warning" if level == 3 else "critical"
+    tr.write_line("")
+    tr.write("  MISSION VERDICT: ")
+    tr.write(f"{record.verdict}", **_markup("ok" if record.verdict == theme.VERDICT_GO else "critical"))
+    tr.write("   ")
+    tr.write_line(f"DEFCON {level} ({theme.DEFCON_NAMES[level]})", **_markup(role))
+    tr.write_line(f"  environment {cfg.environment}, profile {cfg.profile}"
+                  + (f", verdict file {cfg.verdict}" if cfg.verdict else ""))

@@ -1,0 +1,1 @@
+"""The bundled reference service: the embedded default target of the gating suites."""
