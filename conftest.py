@@ -1,0 +1,1 @@
+"""Root conftest of the project: the gating suites use the pytest-artemis plugin (installed via pytest11)."""
