@@ -16,6 +16,7 @@ from pytest_artemis.baselines import load_baselines
 from pytest_artemis.config import OPTIONS, ArtemisConfig, resolve
 from pytest_artemis.errors import ConfigError
 from pytest_artemis.record import GATES, SessionRecord, gate_of
+from pytest_artemis.reporting import allure as _allure
 from pytest_artemis.reporting import terminal as _terminal
 
 pytest_plugins = [
@@ -106,6 +107,15 @@ class ArtemisSessionHooks:
         self.cfg = config.stash[CONFIG_KEY]
         self.record = config.stash[RECORD_KEY]
         self.is_worker = hasattr(config, "workerinput")
+        self.alluredir = _allure.alluredir(config)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        try:
+            return (yield)
+        finally:
+            if self.alluredir is not None:
+                _allure.publish_item(item, gate_of(m.name for m in item.iter_markers()))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
@@ -138,6 +148,8 @@ class ArtemisSessionHooks:
             else:
                 self.record.status = "complete"
         self._write_verdict(final=True)
+        if self.alluredir is not None and not self.is_worker:
+            _allure.write_session_files(self.alluredir, self.record)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self.record.status == "running":

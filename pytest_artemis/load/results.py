@@ -1,0 +1,266 @@
+"""Typed results of a load run: latency histograms, one-second samples, per-endpoint summaries.
+
+Locust rounds the response times it stores (1 ms below 100 ms, 10 ms below 1 s, 100 ms above). The
+Locust child processes therefore record every request's *unrounded* time (from Locust's ``request``
+event) into a :class:`Histogram` with 1 % wide logarithmic buckets: percentiles are exact to within
+0.5 % at any latency, and histograms of several processes and seconds merge losslessly. Each process
+writes one JSON line per second (:func:`parse_line`); :func:`merge_samples` folds the lines of all
+processes into :class:`Sample` objects, and :class:`RunResult` answers every question a gate asks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RESOLUTION", "Histogram", "Summary", "Sample", "RunResult", "parse_line", "merge_samples"]
+
+_GROWTH = 1.01
+_LOG_GROWTH = math.log(_GROWTH)
+_FLOOR_MS = 0.001
+#: Stated resolution of every percentile this package reports.
+RESOLUTION = "unrounded per-request times in 1% buckets (percentiles within 0.5%)"
+
+
+class Histogram:
+    """Counts of response times (ms) in logarithmic buckets 1 % wide; mergeable."""
+
+    __slots__ = ("buckets", "count")
+
+    def __init__(self, buckets: Mapping[int, int] | None = None) -> None:
+        self.buckets: dict[int, int] = dict(buckets or {})
+        self.count = sum(self.buckets.values())
+
+    @staticmethod
+    def bucket_of(ms: float) -> int:
+        if ms <= _FLOOR_MS:
+            return 0
+        return int(math.log(ms / _FLOOR_MS) / _LOG_GROWTH) + 1
+
+    @staticmethod
+    def value_of(bucket: int) -> float:
+        if bucket <= 0:
+            return _FLOOR_MS
+        return _FLOOR_MS * _GROWTH ** (bucket - 0.5)
+
+    def add(self, ms: float) -> None:
+        b = self.bucket_of(ms)
+        self.buckets[b] = self.buckets.get(b, 0) + 1
+        self.count += 1
+
+    def merge(self, other: Histogram) -> Histogram:
+        for b, n in other.buckets.items():
+            self.buckets[b] = self.buckets.get(b, 0) + n
+        self.count += other.count
+        return self
+
+    def percentile(self, q: float) -> float | None:
+        """Nearest-rank percentile (q in 0..100) in ms, None when empty."""
+        if not self.count:
+            return None
+        rank = max(1, math.ceil(q / 100 * self.count))
+        seen = 0
+        for b in sorted(self.buckets):
+            seen += self.buckets[b]
+            if seen >= rank:
+                return self.value_of(b)
+        return self.value_of(max(self.buckets))
+
+    def as_json(self) -> dict[str, int]:
+        return {str(b): n for b, n in self.buckets.items()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, int]) -> Histogram:
+        return cls({int(b): int(n) for b, n in data.items()})
+
+
+@dataclass
+class Summary:
+    """Requests, failures and latency of one endpoint (or all) over some time."""
+
+    requests: int = 0
+    failures: int = 0
+    total_ms: float = 0.0
+    max_ms: float = 0.0
+    histogram: Histogram = field(default_factory=Histogram)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Summary) -> None:
+        self.requests += other.requests
+        self.failures += other.failures
+        self.total_ms += other.total_ms
+        self.max_ms = max(self.max_ms, other.max_ms)
+        self.histogram.merge(other.histogram)
+        for message, n in other.errors.items():
+            self.errors[message] = self.errors.get(message, 0) + n
+
+    @property
+    def error_rate_percent(self) -> float:
+        return 100.0 * self.failures / self.requests if self.requests else 0.0
+
+    @property
+    def mean_ms(self) -> float | None:
+        return self.total_ms / self.requests if self.requests else None
+
+    def p(self, q: float) -> float | None:
+        return self.histogram.percentile(q)
+
+    def figures(self, seconds: float | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "requests": self.requests, "failures": self.failures,
+            "error_rate_percent": round(self.error_rate_percent, 4),
+            "p50_ms": _r(self.p(50)), "p95_ms": _r(self.p(95)), "p99_ms": _r(self.p(99)),
+            "mean_ms": _r(self.mean_ms), "max_ms": _r(self.max_ms),
+        }
+        if seconds:
+            out["rps"] = round(self.requests / seconds, 2)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Summary:
+        return cls(int(data["n"]), int(data.get("fail", 0)), float(data.get("sum", 0.0)), float(data.get("max", 0.0)),
+                   Histogram.from_json(data.get("h", {})), dict(data.get("errors", {})))
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+@dataclass
+class Sample:
+    """One second of the run, all Locust processes merged."""
+
+    t: float  # seconds since the run started (start of the second)
+    users: int = 0
+    total: Summary = field(default_factory=Summary)
+    endpoints: dict[str, Summary] = field(default_factory=dict)
+    cpu_percent: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return float(self.total.requests)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"t": self.t, "users": self.users, **self.total.figures(1.0),
+                "cpu_percent": self.cpu_percent,
+                "endpoints": {k: v.figures(1.0) for k, v in sorted(self.endpoints.items())}}
+
+
+def parse_line(line: str) -> dict[str, Any] | None:
+    """One JSON sample line of a Locust child, None for anything else (partial lines, log noise)."""
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) and "t" in data else None
+
+
+def merge_samples(lines: Iterable[Mapping[str, Any]], started: float) -> list[Sample]:
+    """Fold per-process per-second lines into one :class:`Sample` per second since ``started``."""
+    by_second: dict[int, Sample] = {}
+    users: dict[int, dict[str, int]] = {}
+    for line in lines:
+        second = int(line["t"])
+        sample = by_second.setdefault(second, Sample(round(second - int(started), 3)))
+        role = str(line.get("role", "local"))
+        users.setdefault(second, {})[role] = int(line.get("users", 0))
+        if "cpu" in line:
+            sample.cpu_percent[role] = float(line["cpu"])
+        for name, data in line.get("endpoints", {}).items():
+            summary = Summary.from_json(data)
+            sample.endpoints.setdefault(name, Summary()).add(summary)
+            sample.total.add(summary)
+    for second, sample in by_second.items():
+        sample.users = sum(users.get(second, {}).values())
+    return [by_second[s] for s in sorted(by_second)]
+
+
+@dataclass
+class RunResult:
+    """Everything a load run produced, for gates and reports."""
+
+    plan: Any
+    samples: list[Sample]
+    started: float
+    ended: float
+    health: list[tuple[float, bool]] = field(default_factory=list)  # (seconds since start, ok)
+    memory: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, resident bytes)
+    cpu_warnings: list[str] = field(default_factory=list)  # roles for which Locust warned about CPU
+    aborted: str = ""  # why the run stopped early (sustained SLO breach), "" when it ran to its end
+    fault_log: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    target: str = ""
+
+    @property
+    def duration(self) -> float:
+        return self.ended - self.started
+
+    def window(self, start: float = 0.0, end: float = math.inf) -> tuple[Summary, dict[str, Summary], float]:
+        """Totals, per-endpoint totals and covered seconds of the samples with start <= t < end."""
+        total, per_endpoint, seconds = Summary(), {}, 0.0
+        for sample in self.samples:
+            if start <= sample.t < end:
+                seconds += 1
+                total.add(sample.total)
+                for name, summary in sample.endpoints.items():
+                    per_endpoint.setdefault(name, Summary()).add(summary)
+        return total, per_endpoint, seconds
+
+    @property
+    def total(self) -> Summary:
+        return self.window()[0]
+
+    @property
+    def endpoints(self) -> dict[str, Summary]:
+        return self.window()[1]
+
+    @property
+    def active_seconds(self) -> float:
+        """Seconds from the first to the last second that saw a request (the throughput denominator)."""
+        busy = [s.t for s in self.samples if s.total.requests]
+        return (busy[-1] - busy[0] + 1) if busy else 0.0
+
+    @property
+    def rps(self) -> float:
+        seconds = self.active_seconds
+        return self.total.requests / seconds if seconds else 0.0
+
+    @property
+    def availability_percent(self) -> float | None:
+        if not self.health:
+            return None
+        return 100.0 * sum(1 for _, ok in self.health if ok) / len(self.health)
+
+    @property
+    def peak_cpu_percent(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for sample in self.samples:
+            for role, cpu in sample.cpu_percent.items():
+                out[role] = max(out.get(role, 0.0), cpu)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "scenario": getattr(self.plan, "scenario", ""), "target": self.target,
+            "duration_s": round(self.duration, 3), "aborted": self.aborted, "resolution": RESOLUTION,
+            **self.total.figures(self.active_seconds or None),
+            "availability_percent": _r(self.availability_percent),
+            "endpoints": {k: v.figures(self.active_seconds or None) for k, v in sorted(self.endpoints.items())},
+            "peak_cpu_percent": self.peak_cpu_percent, "cpu_warnings": self.cpu_warnings,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan.as_dict() if hasattr(self.plan, "as_dict") else None,
+            "summary": self.summary(),
+            "samples": [s.as_dict() for s in self.samples],
+            "health": [{"t": round(t, 3), "ok": ok} for t, ok in self.health],
+            "memory": [{"t": round(t, 3), "bytes": b} for t, b in self.memory],
+            "faults": self.fault_log,
+        }

@@ -1,0 +1,163 @@
+"""Fault switches of the reference service and its start-up settings (read from ``ARTEMIS_*`` variables).
+
+A fault is switched at start through the environment or at run time through ``PUT /admin/faults``:
+
+=============================  ==========================================  ==================================
+field                          effect                                      variable
+=============================  ==========================================  ==================================
+``latency_ms``                 added to every ``/api`` request             ``ARTEMIS_FAULT_LATENCY_MS``
+``latency_jitter_ms``          +/- uniform jitter on that latency          ``ARTEMIS_FAULT_LATENCY_JITTER_MS``
+``error_ratio``                share (0..1) of ``/api`` requests -> 500    ``ARTEMIS_FAULT_ERROR_RATIO``
+``readiness_down``             ``/health/ready`` answers 503               ``ARTEMIS_FAULT_READINESS_DOWN``
+``dependencies_down``          those dependencies down, readiness 503      ``ARTEMIS_FAULT_DEPENDENCIES_DOWN``
+``slow_startup_seconds``       start (or re-initialise now) taking N s     ``ARTEMIS_FAULT_SLOW_STARTUP_SECONDS``
+``memory_growth_mb_per_s``     retained memory grows N MB each second      ``ARTEMIS_FAULT_MEMORY_GROWTH_MB_PER_S``
+=============================  ==========================================  ==================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Faults", "FaultError", "Settings", "DEPENDENCIES", "FAULT_NAMES", "ENV_PREFIX"]
+
+DEPENDENCIES: tuple[str, ...] = ("database", "cache", "llm")
+#: Values of the ``fault`` label of artemis_fault_active.
+FAULT_NAMES: tuple[str, ...] = ("latency", "errors", "readiness", "slow_startup", "memory_growth")
+ENV_PREFIX = "ARTEMIS_FAULT_"
+_MAX_LATENCY_MS = 60_000.0
+_MAX_GROWTH_MB_PER_S = 512.0
+
+
+class FaultError(ValueError):
+    """A fault value that the service refuses (the message names the field and what it accepts)."""
+
+
+def _number(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise FaultError(f"{name}: expected a number from {low:g} to {high:g}, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError as err:
+        raise FaultError(f"{name}: expected a number from {low:g} to {high:g}, got {value!r}") from err
+    if not low <= number <= high:
+        raise FaultError(f"{name}: expected a number from {low:g} to {high:g}, got {value!r}")
+    return number
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    raise FaultError(f"{name}: expected true or false, got {value!r}")
+
+
+def _dependencies(name: str, value: Any) -> tuple[str, ...]:
+    items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) and i in DEPENDENCIES for i in items):
+        raise FaultError(f"{name}: expected a list drawn from {', '.join(DEPENDENCIES)}, got {value!r}")
+    return tuple(sorted(set(items)))
+
+
+@dataclass(frozen=True)
+class Faults:
+    """The fault switches in force; all off by default."""
+
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    error_ratio: float = 0.0
+    readiness_down: bool = False
+    dependencies_down: tuple[str, ...] = ()
+    slow_startup_seconds: float = 0.0
+    memory_growth_mb_per_s: float = 0.0
+
+    def merged(self, changes: Mapping[str, Any]) -> Faults:
+        """A copy with ``changes`` applied; unknown fields or bad values raise :class:`FaultError`."""
+        if not isinstance(changes, Mapping):
+            raise FaultError(f"expected a JSON object of fault fields, got {type(changes).__name__}")
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise FaultError(f"unknown fault field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values: dict[str, Any] = {}
+        for key, raw in changes.items():
+            if key == "latency_ms" or key == "latency_jitter_ms":
+                values[key] = _number(key, raw, 0, _MAX_LATENCY_MS)
+            elif key == "error_ratio":
+                values[key] = _number(key, raw, 0, 1)
+            elif key == "readiness_down":
+                values[key] = _flag(key, raw)
+            elif key == "dependencies_down":
+                values[key] = _dependencies(key, raw)
+            elif key == "slow_startup_seconds":
+                values[key] = _number(key, raw, 0, 3600)
+            else:
+                values[key] = _number(key, raw, 0, _MAX_GROWTH_MB_PER_S)
+        return dataclasses.replace(self, **values)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Faults:
+        """Faults from ``ARTEMIS_FAULT_<FIELD>`` variables (a bad value raises :class:`FaultError`)."""
+        faults = cls()
+        for f in dataclasses.fields(cls):
+            variable = ENV_PREFIX + f.name.upper()
+            raw = env.get(variable)
+            if raw is not None and raw.strip():
+                try:
+                    faults = faults.merged({f.name: raw})
+                except FaultError as err:
+                    raise FaultError(f"{variable}{str(err)[len(f.name):]}") from err
+        return faults
+
+    def active(self) -> dict[str, bool]:
+        """Fault name (label of artemis_fault_active) -> switched on."""
+        return {
+            "latency": self.latency_ms > 0 or self.latency_jitter_ms > 0,
+            "errors": self.error_ratio > 0,
+            "readiness": self.readiness_down or bool(self.dependencies_down),
+            "slow_startup": self.slow_startup_seconds > 0,
+            "memory_growth": self.memory_growth_mb_per_s > 0,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["dependencies_down"] = list(self.dependencies_down)
+        return data
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Start-up settings of the reference service."""
+
+    admin_token: str | None = None
+    warmup_seconds: float = 0.0
+    drain_seconds: float = 5.0
+    pool_size: int = 10
+    pool_timeout_seconds: float = 1.0
+    write_hold_ms: float = 2.0
+    memory_growth_cap_mb: float = 1024.0
+    faults: Faults = field(default_factory=Faults)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``ARTEMIS_ADMIN_TOKEN``, ``ARTEMIS_WARMUP_SECONDS``, ``ARTEMIS_DRAIN_SECONDS``,
+        ``ARTEMIS_POOL_SIZE``, ``ARTEMIS_MEMORY_GROWTH_CAP_MB`` and the ``ARTEMIS_FAULT_*`` switches."""
+        env = os.environ if env is None else env
+
+        def read(name: str, default: float, low: float, high: float) -> float:
+            raw = env.get(name)
+            return default if raw is None or not raw.strip() else _number(name, raw, low, high)
+
+        return cls(
+            admin_token=env.get("ARTEMIS_ADMIN_TOKEN") or None,
+            warmup_seconds=read("ARTEMIS_WARMUP_SECONDS", 0.0, 0, 3600),
+            drain_seconds=read("ARTEMIS_DRAIN_SECONDS", 5.0, 0, 600),
+            pool_size=int(read("ARTEMIS_POOL_SIZE", 10, 1, 1000)),
+            memory_growth_cap_mb=read("ARTEMIS_MEMORY_GROWTH_CAP_MB", 1024.0, 1, 65536),
+            faults=Faults.from_env(env),
+        )
