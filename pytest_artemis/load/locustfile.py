@@ -1,0 +1,75 @@
+"""The default Locust user mix against the reference service's API (runs inside Locust child processes only).
+
+Each user sends ``ARTEMIS_LOAD_RATE`` requests per second on a fixed schedule whose phase is drawn at
+random per user, so users do not fire in step (Locust's ``constant_throughput`` starts every user's
+clock together, and requests then leave in bursts that inflate the measured latency).
+``ARTEMIS_LOAD_RATE=0`` makes users send back to back.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from locust import FastHttpUser, task
+
+__all__ = ["phased_throughput", "MissionControlUser"]
+
+RATE = float(os.environ.get("ARTEMIS_LOAD_RATE", "5"))
+API = os.environ.get("ARTEMIS_LOAD_API", "/api/v1/missions").rstrip("/")
+
+
+def phased_throughput(rate: float) -> Callable[[Any], float]:
+    """A ``wait_time`` holding each user to ``rate`` task starts per second, each user with its own phase."""
+
+    def wait_time(user: Any) -> float:
+        if rate <= 0:
+            return 0.0
+        period = 1.0 / rate
+        now = time.monotonic()
+        due = getattr(user, "_artemis_next", None)
+        if due is None:
+            due = now + random.uniform(0.0, period)
+        else:
+            due = max(due + period, now - period)  # never build up a backlog of more than one request
+        user._artemis_next = due
+        return max(0.0, due - now)
+
+    return wait_time
+
+
+class MissionControlUser(FastHttpUser):
+    """Reads the mission list and single missions, and files a new mission now and then."""
+
+    wait_time = phased_throughput(RATE)
+
+    def on_start(self) -> None:
+        self._artemis_next = None
+        self._ids: list[str] = []
+
+    @task(6)
+    def list_missions(self) -> None:
+        self.client.get(API, name=f"{API}")
+
+    @task(3)
+    def read_mission(self) -> None:
+        mission = random.choice(self._ids) if self._ids else "1"
+        self.client.get(f"{API}/{mission}", name=API + "/{id}")
+
+    @task(1)
+    def create_mission(self) -> None:
+        body = {"name": f"exercise-{random.randrange(10**6)}", "priority": random.choice(["low", "high"])}
+        with self.client.post(API, json=body, name=API, catch_response=True) as response:
+            if response.status_code in (200, 201):
+                try:
+                    ident = response.json().get("id")
+                except ValueError:
+                    ident = None
+                if ident is not None and len(self._ids) < 50:
+                    self._ids.append(str(ident))
+                response.success()
+            else:
+                response.failure(f"HTTP {response.status_code}")
