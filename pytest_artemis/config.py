@@ -125,6 +125,18 @@ def parse_workers(value: str) -> int:
     return number
 
 
+def _load_param(value: str) -> str:
+    """A load scenario parameter KEY=VALUE, e.g. users=50 (keys and ranges in pytest_artemis.load.scenarios)."""
+    from pytest_artemis.errors import LoadError
+    from pytest_artemis.load.scenarios import parse_params
+
+    try:
+        parse_params([value])
+    except LoadError as err:
+        raise ValueError(str(err).removeprefix("load parameter ")) from err
+    return value.strip()
+
+
 def parse_bool(value: str) -> bool:
     """true/false, yes/no, 1/0, on/off."""
     lowered = value.strip().lower()
@@ -192,7 +204,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("manifests", "Kubernetes manifest files or directories to gate (kustomize directories rendered).",
                parse_path, default=("manifests",), kind="list", metavar="PATH"),
     OptionSpec("k8s-version", "Kubernetes version whose schemas validate manifests.", parse_k8s_version,
-               default="1.30", metavar="X.Y"),
+               default="1.34", metavar="X.Y"),
     OptionSpec("fail-on", "Lowest finding severity that fails a gate item: info, warning or critical.",
                parse_choice(SEVERITIES), default="critical"),
     OptionSpec("ignore-check", "Check id to skip everywhere (repeatable).", parse_check_id, default=(),
@@ -213,6 +225,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
                default=".artemis/history", metavar="DIR"),
     OptionSpec("artifacts", "Directory for run artifacts (logs, Locust reports, charts).", parse_path,
                default=".artemis/artifacts", metavar="DIR"),
+    OptionSpec("load-param", "Load scenario parameter KEY=VALUE (users, requests, duration, max_users, step_size, "
+               "rate, seed), repeatable.", _load_param, default=(), kind="list", metavar="KEY=VALUE"),
 )
 
 
@@ -233,7 +247,7 @@ class ArtemisConfig:
     context: str | None = None
     namespace: str = "default"
     manifests: tuple[Path, ...] = ()
-    k8s_version: str = "1.30"
+    k8s_version: str = "1.34"
     fail_on: str = "critical"
     ignore_check: frozenset[str] = frozenset()
     rules: tuple[Path, ...] = ()
@@ -244,6 +258,7 @@ class ArtemisConfig:
     allow_production_load: bool = False
     history: Path = Path(".artemis/history")
     artifacts: Path = Path(".artemis/artifacts")
+    load_param: tuple[str, ...] = ()
     #: Option names whose value came from the command line (gate paths given there are always collected).
     from_cli: frozenset[str] = field(default_factory=frozenset)
 

@@ -117,10 +117,15 @@ class ArtemisSessionHooks:
             if self.alluredir is not None:
                 _allure.publish_item(item, gate_of(m.name for m in item.iter_markers()))
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        item.user_properties.append((GATE_PROPERTY, gate_of(m.name for m in item.iter_markers())))
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
-        self.record.add_report(report, gate_of(k for k in report.keywords if k in _ALL_MARKERS))
+        gate = next((value for name, value in report.user_properties if name == GATE_PROPERTY), None)
+        self.record.add_report(report, gate or gate_of(k for k in report.keywords if k in _ALL_MARKERS))
         if report.when == "teardown":
             self._write_verdict(final=False)
 
@@ -165,3 +170,4 @@ class ArtemisSessionHooks:
 
 
 _ALL_MARKERS = {m for markers in GATES.values() for m in markers}
+GATE_PROPERTY = "artemis_gate"

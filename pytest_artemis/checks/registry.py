@@ -54,8 +54,9 @@ def check(
         raise ValueError(f"check {id}: unknown severity {severity!r}")
 
     def register(func: F) -> F:
-        if id in REGISTRY and REGISTRY[id].func is not func:
-            raise ValueError(f"check id {id!r} registered twice")
+        known = REGISTRY.get(id)
+        if known is not None and _origin(known.func) != _origin(func):
+            raise ValueError(f"check id {id!r} registered twice: {_origin(known.func)} and {_origin(func)}")
         doc = (func.__doc__ or "").strip().splitlines()
         if not doc:
             raise ValueError(f"check {id} needs a one-line docstring")
@@ -63,6 +64,10 @@ def check(
         return func
 
     return register
+
+
+def _origin(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
 
 
 def checks_for(area: str, *, exclude: Iterable[str] = (), groups: Iterable[str] | None = None) -> list[Check]:

@@ -1,13 +1,14 @@
 """The default Locust user mix against the reference service's API (runs inside Locust child processes only).
 
-Each user sends ``ARTEMIS_LOAD_RATE`` requests per second on a fixed schedule whose phase is drawn at
-random per user, so users do not fire in step (Locust's ``constant_throughput`` starts every user's
+Each user sends ``ARTEMIS_LOAD_RATE`` requests per second on a fixed schedule with its own phase (spread
+evenly over the period across users), so users do not fire in step (Locust's ``constant_throughput`` starts every user's
 clock together, and requests then leave in bursts that inflate the measured latency).
 ``ARTEMIS_LOAD_RATE=0`` makes users send back to back.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import time
@@ -20,10 +21,21 @@ __all__ = ["phased_throughput", "MissionControlUser"]
 
 RATE = float(os.environ.get("ARTEMIS_LOAD_RATE", "5"))
 API = os.environ.get("ARTEMIS_LOAD_API", "/api/v1/missions").rstrip("/")
+#: Missions the reference service holds from its start and never evicts.
+SEEDED_MISSIONS: tuple[str, ...] = ("1", "2", "3")
+
+
+_GOLDEN = 0.6180339887498949
 
 
 def phased_throughput(rate: float) -> Callable[[Any], float]:
-    """A ``wait_time`` holding each user to ``rate`` task starts per second, each user with its own phase."""
+    """A ``wait_time`` holding each user to ``rate`` task starts per second, each user with its own phase.
+
+    The k-th user of this process starts at phase frac(offset + k * 0.618...) of the period (a low-discrepancy
+    sequence with a random offset per process), so any number of users spreads evenly over the period.
+    """
+    counter = itertools.count()
+    offset = random.random()
 
     def wait_time(user: Any) -> float:
         if rate <= 0:
@@ -32,7 +44,8 @@ def phased_throughput(rate: float) -> Callable[[Any], float]:
         now = time.monotonic()
         due = getattr(user, "_artemis_next", None)
         if due is None:
-            due = now + random.uniform(0.0, period)
+            phase = (offset + next(counter) * _GOLDEN) % 1.0
+            due = now + phase * period
         else:
             due = max(due + period, now - period)  # never build up a backlog of more than one request
         user._artemis_next = due
@@ -48,7 +61,6 @@ class MissionControlUser(FastHttpUser):
 
     def on_start(self) -> None:
         self._artemis_next = None
-        self._ids: list[str] = []
 
     @task(6)
     def list_missions(self) -> None:
@@ -56,20 +68,14 @@ class MissionControlUser(FastHttpUser):
 
     @task(3)
     def read_mission(self) -> None:
-        mission = random.choice(self._ids) if self._ids else "1"
+        mission = random.choice(SEEDED_MISSIONS)
         self.client.get(f"{API}/{mission}", name=API + "/{id}")
 
     @task(1)
     def create_mission(self) -> None:
-        body = {"name": f"exercise-{random.randrange(10**6)}", "priority": random.choice(["low", "high"])}
+        body = {"name": f"exercise-{random.randrange(10**6)}", "priority": random.choice(["low", "normal", "high"]), "crew": 3}
         with self.client.post(API, json=body, name=API, catch_response=True) as response:
             if response.status_code in (200, 201):
-                try:
-                    ident = response.json().get("id")
-                except ValueError:
-                    ident = None
-                if ident is not None and len(self._ids) < 50:
-                    self._ids.append(str(ident))
                 response.success()
             else:
                 response.failure(f"HTTP {response.status_code}")

@@ -167,6 +167,8 @@ def merge_samples(lines: Iterable[Mapping[str, Any]], started: float) -> list[Sa
     users: dict[int, dict[str, int]] = {}
     for line in lines:
         second = int(line["t"])
+        if second < int(started) and not line.get("endpoints"):
+            continue  # a worker's idle second before the run started
         sample = by_second.setdefault(second, Sample(round(second - int(started), 3)))
         role = str(line.get("role", "local"))
         users.setdefault(second, {})[role] = int(line.get("users", 0))
@@ -228,7 +230,8 @@ class RunResult:
 
     @property
     def rps(self) -> float:
-        seconds = self.active_seconds
+        """Requests per second over the run's load period (from its start to the end of the last user)."""
+        seconds = self.duration if self.duration > 0 else self.active_seconds
         return self.total.requests / seconds if seconds else 0.0
 
     @property
@@ -249,7 +252,7 @@ class RunResult:
         return {
             "scenario": getattr(self.plan, "scenario", ""), "target": self.target,
             "duration_s": round(self.duration, 3), "aborted": self.aborted, "resolution": RESOLUTION,
-            **self.total.figures(self.active_seconds or None),
+            **self.total.figures(), "rps": round(self.rps, 2),
             "availability_percent": _r(self.availability_percent),
             "endpoints": {k: v.figures(self.active_seconds or None) for k, v in sorted(self.endpoints.items())},
             "peak_cpu_percent": self.peak_cpu_percent, "cpu_warnings": self.cpu_warnings,

@@ -139,7 +139,8 @@ def parse_params(pairs: Mapping[str, Any] | tuple[str, ...] | list[str]) -> dict
         try:
             value = kind(raw) if not isinstance(raw, str) or kind is float else int(raw, 10)
         except (TypeError, ValueError) as err:
-            raise LoadError(f"load parameter {key}={raw!r}: expected a {kind.__name__} ({meaning})") from err
+            what = "a whole number" if kind is int else "a number"
+            raise LoadError(f"load parameter {key}={raw!r}: expected {what} ({meaning})") from err
         if not low <= value <= high:
             raise LoadError(f"load parameter {key}={raw!r}: must be between {low:g} and {high:g} ({meaning})")
         out[key] = value

@@ -32,11 +32,11 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Self
 
 from pytest_artemis.errors import ServiceStartError
 
-__all__ = ["free_port", "http_ok", "ManagedProcess", "running_processes", "stop_all"]
+__all__ = ["ManagedProcess", "free_port", "http_ok", "running_processes", "stop_all"]
 
 _LIVE: dict[int, ManagedProcess] = {}
 _LOCK = threading.Lock()
@@ -55,7 +55,7 @@ def http_ok(url: str, status: int = 200, timeout: float = 1.0) -> Callable[[], b
 
     def check() -> bool:
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URLs we built
+            with urllib.request.urlopen(url, timeout=timeout) as response:
                 return bool(response.status == status)
         except urllib.error.HTTPError as err:
             return err.code == status
@@ -115,7 +115,7 @@ class ManagedProcess:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> ManagedProcess:
+    def start(self) -> Self:
         """Start the child in its own session; its stdout and stderr go to the log file."""
         if self.popen is not None:
             raise ServiceStartError(f"{self.name} was already started (pid {self.pid})")
@@ -123,7 +123,7 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         try:
-            self.popen = subprocess.Popen(  # noqa: S603 - argv built by the project
+            self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
                 env=self.env, cwd=self.cwd, start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
@@ -146,6 +146,7 @@ class ManagedProcess:
                 raise ServiceStartError(f"{self.name} was never started")
             code = self.popen.poll()
             if code is not None:
+                self.stop()
                 raise ServiceStartError(self._failure(f"exited with code {code} before it was ready ({what})"))
             if check():
                 return time.monotonic() - started
@@ -186,7 +187,7 @@ class ManagedProcess:
         message = f"{self.name} ({' '.join(self.argv[:3])} ...) {problem}; log: {self.log_path}"
         return message + ("\n--- last lines of its log ---\n" + tail if tail else " (empty)")
 
-    def __enter__(self) -> ManagedProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

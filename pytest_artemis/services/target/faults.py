@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Faults", "FaultError", "Settings", "DEPENDENCIES", "FAULT_NAMES", "ENV_PREFIX"]
+__all__ = ["DEPENDENCIES", "ENV_PREFIX", "FAULT_NAMES", "FaultError", "Faults", "Settings"]
 
 DEPENDENCIES: tuple[str, ...] = ("database", "cache", "llm")
 #: Values of the ``fault`` label of artemis_fault_active.

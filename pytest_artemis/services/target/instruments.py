@@ -9,12 +9,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from pytest_artemis.services.target import metrics as names
 from pytest_artemis.services.target.faults import DEPENDENCIES, FAULT_NAMES
 
-__all__ = ["Instruments", "memory_limit_bytes", "cpu_limit_cores", "CONTENT_TYPE"]
+__all__ = ["CONTENT_TYPE", "Instruments", "cpu_limit_cores", "memory_limit_bytes"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _CGROUP = Path("/sys/fs/cgroup")
@@ -55,6 +63,7 @@ class Instruments:
     """Every metric the service exposes, on a registry of its own."""
 
     def __init__(self, version: str, pool_names: tuple[str, ...] = ("database",)) -> None:
+        disable_created_metrics()  # the *_created series are not part of the metric contract
         self.registry = CollectorRegistry(auto_describe=True)
         reg = self.registry
         ProcessCollector(registry=reg)

@@ -10,23 +10,23 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
-    "NAMESPACE",
-    "REQUESTS_TOTAL",
-    "REQUEST_DURATION",
-    "REQUESTS_IN_FLIGHT",
     "AUTH_FAILURES_TOTAL",
+    "BUILD_INFO",
+    "CPU_LIMIT_CORES",
     "DEPENDENCY_UP",
-    "READY",
     "FAULT_ACTIVE",
+    "INVENTORY",
+    "LABELS",
+    "LATENCY_BUCKETS",
+    "MEMORY_LIMIT_BYTES",
+    "NAMESPACE",
     "POOL_IN_USE",
     "POOL_SIZE",
-    "MEMORY_LIMIT_BYTES",
-    "CPU_LIMIT_CORES",
-    "BUILD_INFO",
     "PROCESS_METRICS",
-    "LABELS",
-    "INVENTORY",
-    "LATENCY_BUCKETS",
+    "READY",
+    "REQUESTS_IN_FLIGHT",
+    "REQUESTS_TOTAL",
+    "REQUEST_DURATION",
 ]
 
 NAMESPACE: Final = "artemis"

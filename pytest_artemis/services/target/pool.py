@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import Gauge
 
-__all__ = ["ConnectionPool", "PoolExhausted", "Mission", "MissionStore", "PRIORITIES"]
+__all__ = ["PRIORITIES", "ConnectionPool", "Mission", "MissionStore", "PoolExhausted"]
 
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "critical")
 

@@ -1,0 +1,180 @@
+"""pytest collection of manifests: one item per Kubernetes object, with no test code.
+
+``collect_file`` (the protocol of :mod:`pytest_artemis.collect`) claims a kustomization file (its
+directory is rendered once; the files inside are gated through the render, not twice) or a plain
+YAML file holding Kubernetes objects; other YAML (rule files, values files) is left to other gates.
+Each item computes its findings (schema + registered checks, minus ignored ids), attaches all of them
+to the session record, and fails once when any is at or above ``--artemis-fail-on``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_artemis import collect as gate_collect
+from pytest_artemis.checks.findings import SEVERITY_RANK, Finding, at_or_above, format_findings
+from pytest_artemis.checks.manifests import loader
+from pytest_artemis.checks.manifests.context import ManifestIndex
+from pytest_artemis.checks.manifests.engine import (
+    display_path,
+    evaluate,
+    index_paths,
+    is_kustomization,
+    load_source,
+    manifest_unreadable,
+)
+from pytest_artemis.checks.manifests.model import ManifestObject
+from pytest_artemis.config import ArtemisConfig
+from pytest_artemis.record import attach
+
+__all__ = ["ManifestFile", "ManifestGateFailure", "ManifestItem", "collect_file", "session_index"]
+
+MARKER = "manifests"
+UNREADABLE = "unreadable"
+_INDEX_KEY = pytest.StashKey[ManifestIndex]()
+_INDEX_COMPLETE = pytest.StashKey[bool]()
+
+
+def _config(node: pytest.Item | pytest.Collector) -> ArtemisConfig:
+    from pytest_artemis.plugin import CONFIG_KEY
+
+    return node.config.stash[CONFIG_KEY]
+
+
+def session_index(config: pytest.Config, cfg: ArtemisConfig) -> ManifestIndex:
+    """The session's cross-object index (created on first use, one per pytest config)."""
+    if _INDEX_KEY not in config.stash:
+        config.stash[_INDEX_KEY] = ManifestIndex(cfg.k8s_version)
+    return config.stash[_INDEX_KEY]
+
+
+def _complete_index(config: pytest.Config, cfg: ArtemisConfig) -> ManifestIndex:
+    """The index with every source under the gate paths (not only the collected ones), built once."""
+    index = session_index(config, cfg)
+    if not config.stash.get(_INDEX_COMPLETE, False):
+        index_paths(index, cfg.manifests, cfg.rootdir)
+        config.stash[_INDEX_COMPLETE] = True
+    return index
+
+
+def _gate_root(file_path: Path, roots: tuple[Path, ...]) -> Path | None:
+    resolved = file_path.resolve()
+    for root in roots:
+        root_resolved = root.resolve()
+        if resolved == root_resolved or root_resolved in resolved.parents:
+            return root
+    return None
+
+
+def collect_file(file_path: Path, parent: Any, cfg: ArtemisConfig) -> pytest.Collector | None:
+    """The manifest collector for ``file_path``, or None when it is not the manifest gate's."""
+    if not (file_path.suffix in loader.MANIFEST_SUFFIXES or is_kustomization(file_path)):
+        return None
+    root = _gate_root(file_path, cfg.manifests)
+    if root is None:
+        return None
+    if is_kustomization(file_path):
+        return ManifestFile.from_parent(parent, path=file_path)
+    if root.resolve() != file_path.resolve() and loader.enclosing_kustomization(file_path, root) is not None:
+        return None  # gated through its directory's render
+    display = display_path(file_path, cfg.rootdir)
+    try:
+        documents = loader.read_documents(file_path, display)
+    except loader.ManifestLoadError as err:
+        others = gate_collect.gate_paths(cfg, "rules") + gate_collect.gate_paths(cfg, "dashboards")
+        if _gate_root(file_path, others) is not None:
+            return None  # a broken rule or dashboard file: its own gate reports it
+        collector = ManifestFile.from_parent(parent, path=file_path)
+        collector.error = err
+        return collector
+    if not any(loader.looks_like_manifest(d.data) for d in loader.expand_lists(documents)):
+        return None
+    collector = ManifestFile.from_parent(parent, path=file_path)
+    collector.documents = documents
+    return collector
+
+
+class ManifestFile(pytest.File):
+    """A plain manifest file or a kustomization (rendered): one item per object."""
+
+    documents: list[loader.Document] | None = None
+    error: loader.ManifestLoadError | None = None
+
+    def collect(self) -> Iterator[ManifestItem]:
+        cfg = _config(self)
+        index = session_index(self.config, cfg)
+        key = display_path(self.path, cfg.rootdir)
+        try:
+            if self.error is not None:
+                raise self.error
+            objects = load_source(self.path, cfg.rootdir, self.documents)
+        except loader.ManifestLoadError as err:
+            index.add(key, [])
+            yield ManifestItem.from_parent(self, name=UNREADABLE, error=err)
+            return
+        index.add(key, objects)
+        seen: dict[str, int] = {}
+        for obj in objects:
+            name = obj.ref if obj.name else f"{obj.kind or 'object'}@line{obj.line}"
+            if name in seen:
+                name = f"{name}[{obj.namespace}]" if f"{name}[{obj.namespace}]" not in seen else f"{name}#{seen[name]}"
+            seen[name] = seen.get(name, 0) + 1
+            yield ManifestItem.from_parent(self, name=name, obj=obj)
+
+
+class ManifestGateFailure(Exception):
+    """Raised by a manifest item whose findings reach the fail-on severity; carries all its findings."""
+
+    def __init__(self, findings: list[Finding], threshold: str, header: str) -> None:
+        super().__init__(f"{len(at_or_above(findings, threshold))} finding(s) at or above {threshold}")
+        self.findings = findings
+        self.threshold = threshold
+        self.header = header
+
+
+class ManifestItem(pytest.Item):
+    """One Kubernetes object (or one unreadable file) of the manifest gate."""
+
+    def __init__(self, *, obj: ManifestObject | None = None, error: loader.ManifestLoadError | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.obj = obj
+        self.error = error
+        self.add_marker(MARKER)
+
+    def runtest(self) -> None:
+        cfg = _config(self)
+        if self.error is not None:
+            ignored = "manifest-unreadable" in cfg.ignore_check
+            findings = [] if ignored else list(manifest_unreadable(self.error))
+            header = f"{self.error}"
+        else:
+            assert self.obj is not None
+            index = _complete_index(self.config, cfg)
+            findings = evaluate(self.obj, index.context(self.obj.scope), ignore=cfg.ignore_check)
+            rendered = f" (rendered from {self.obj.source})" if self.obj.source != self.obj.file else ""
+            header = f"{self.obj.file} {self.obj.namespace}/{self.obj.ref}{rendered}"
+        findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.check, f.container))
+        attach(self, findings=findings)
+        if at_or_above(findings, cfg.fail_on):
+            raise ManifestGateFailure(findings, cfg.fail_on, header)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ManifestGateFailure):
+            failure = excinfo.value
+            count = len(at_or_above(failure.findings, failure.threshold))
+            return (f"{failure.header}: {count} finding(s) at or above {failure.threshold} (--artemis-fail-on)\n"
+                    + format_findings(failure.findings))
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        if self.obj is not None:
+            cfg = _config(self)
+            origin = cfg.rootdir / self.obj.file
+            return (origin if origin.exists() else self.path), (self.obj.line - 1 if self.obj.line else None), \
+                f"{self.obj.namespace}/{self.obj.ref}"
+        return self.path, (self.error.line - 1 if self.error and self.error.line else None), UNREADABLE

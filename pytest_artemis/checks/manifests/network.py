@@ -1,0 +1,123 @@
+"""Cross-object checks: disruption budgets, Services, NetworkPolicies and HPAs against the workloads they select.
+
+They look at the objects of the same namespace in the same scope (one kustomize render plus every
+plain file of the session; see :mod:`.context`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pytest_artemis.checks.findings import Finding
+from pytest_artemis.checks.manifests.context import CheckContext
+from pytest_artemis.checks.manifests.model import SCALABLE_KINDS, ManifestObject, scaled_value
+from pytest_artemis.checks.registry import check
+
+__all__: list[str] = []
+
+
+def _selector_text(selector: object) -> str:
+    if not isinstance(selector, dict):
+        return "none"
+    labels = selector.get("matchLabels", selector) if "matchExpressions" not in selector else selector
+    if isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values()):
+        return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "{}"
+    return str(selector)
+
+
+@check("pdb-missing", area="manifests", target="Deployment, StatefulSet, ReplicaSet", severity="warning",
+       fix="add a PodDisruptionBudget selecting the pods (e.g. minAvailable: replicas - 1)")
+def pdb_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """Multi-replica workload that no PodDisruptionBudget selects: a node drain may evict every pod at once."""
+    replicas = ctx.effective_replicas(obj)
+    if replicas is None or replicas < 2:
+        return
+    if not ctx.selecting(obj, "PodDisruptionBudget", "selector"):
+        yield obj.finding("pdb-missing", f"{replicas} replicas and no PodDisruptionBudget in namespace "
+                                         f"{obj.namespace} selects them: a drain can evict all at once")
+
+
+@check("pdb-blocks-eviction", area="manifests", target="PodDisruptionBudget", severity="critical",
+       fix="allow at least one disruption: maxUnavailable >= 1 or minAvailable < the replicas it covers")
+def pdb_blocks_eviction(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """PodDisruptionBudget that never allows a disruption (maxUnavailable 0, minAvailable >= replicas)."""
+    spec = obj.spec
+    selected = [w for w in ctx.workloads_selected(spec.get("selector"), obj.namespace) if w.kind in SCALABLE_KINDS]
+    total = sum(ctx.effective_replicas(w) or 0 for w in selected)
+    if "maxUnavailable" in spec:
+        allowed = scaled_value(spec["maxUnavailable"], max(total, 1), round_up=True)
+        if allowed == 0:
+            yield obj.finding("pdb-blocks-eviction", f"maxUnavailable {spec['maxUnavailable']}: no pod may ever be "
+                                                     "evicted, node drains hang")
+        return
+    if "minAvailable" not in spec or not selected:
+        return
+    needed = scaled_value(spec["minAvailable"], total, round_up=True)
+    if needed is not None and needed >= total:
+        names = ", ".join(w.ref for w in selected)
+        yield obj.finding("pdb-blocks-eviction", f"minAvailable {spec['minAvailable']} >= the {total} replicas of "
+                                                 f"{names}: no pod may ever be evicted, node drains hang")
+
+
+@check("service-selector-no-match", area="manifests", target="Service", severity="critical",
+       fix="make spec.selector equal the pod template labels of the workload it fronts")
+def service_selector_no_match(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """Service selector matches no pod template in its namespace: it has no endpoints."""
+    selector = obj.spec.get("selector")
+    if not isinstance(selector, dict) or not selector or obj.spec.get("type") == "ExternalName":
+        return
+    if not ctx.workloads_selected(selector, obj.namespace, plain=True):
+        yield obj.finding("service-selector-no-match", f"selector {_selector_text(selector)} matches no pod "
+                                                       f"template in namespace {obj.namespace}: no endpoints")
+
+
+@check("service-target-port-missing", area="manifests", target="Service", severity="critical",
+       fix="set targetPort to a port name (or number) the selected containers declare")
+def service_target_port_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """Service targetPort names a port the selected pods do not declare (undeclared number: warning)."""
+    selector = obj.spec.get("selector")
+    if not isinstance(selector, dict) or not selector:
+        return
+    workloads = ctx.workloads_selected(selector, obj.namespace, plain=True)
+    if not workloads:
+        return
+    ports = [p for w in workloads for p in w.container_ports()]
+    names = {str(p.get("name")) for p in ports if p.get("name")}
+    numbers = {p.get("containerPort") for p in ports}
+    for port in obj.spec.get("ports") or ():
+        if not isinstance(port, dict):
+            continue
+        target = port.get("targetPort", port.get("port"))
+        label = port.get("name") or port.get("port")
+        if isinstance(target, str) and not target.isdigit():
+            if target not in names:
+                yield obj.finding("service-target-port-missing",
+                                  f"port {label}: targetPort {target!r} is not a named port of "
+                                  f"{', '.join(w.ref for w in workloads)} "
+                                  f"(named: {', '.join(sorted(names)) or 'none'})")
+        elif isinstance(target, (int, str)) and not isinstance(target, bool) and numbers and int(target) not in numbers:
+            yield obj.finding("service-target-port-missing",
+                              f"port {label}: targetPort {target} is not declared by "
+                              f"{', '.join(w.ref for w in workloads)}", severity="warning")
+
+
+@check("networkpolicy-missing", area="manifests", target="workload", severity="warning",
+       fix="add a default-deny NetworkPolicy for the namespace plus policies allowing the flows the pods need")
+def networkpolicy_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """Workload's pods are selected by no NetworkPolicy: every pod in the cluster can reach them."""
+    if not ctx.selecting(obj, "NetworkPolicy", "podSelector"):
+        yield obj.finding("networkpolicy-missing", f"no NetworkPolicy in namespace {obj.namespace} selects these "
+                                                   "pods: all traffic is allowed")
+
+
+@check("hpa-target-missing", area="manifests", target="HorizontalPodAutoscaler", severity="critical",
+       fix="point scaleTargetRef at an existing Deployment/StatefulSet (kind, name, apiVersion)")
+def hpa_target_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """HorizontalPodAutoscaler scaleTargetRef names no object in its namespace: it scales nothing."""
+    ref = obj.spec.get("scaleTargetRef")
+    if not isinstance(ref, dict):
+        return
+    kind, name = ref.get("kind"), ref.get("name")
+    if not any(o.name == name for o in ctx.in_namespace(obj.namespace, (kind,) if kind else None)):
+        yield obj.finding("hpa-target-missing", f"scaleTargetRef {kind}/{name} is not in namespace {obj.namespace}: "
+                                                "the HPA scales nothing")

@@ -1,0 +1,50 @@
+"""Resource checks: every container (init containers too) requests and is limited in CPU and memory.
+
+A limit without a request counts as both (Kubernetes copies the limit into the request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pytest_artemis.checks.findings import Finding
+from pytest_artemis.checks.manifests.context import CheckContext
+from pytest_artemis.checks.manifests.model import ManifestObject
+from pytest_artemis.checks.registry import check
+
+__all__ = ["RESOURCES"]
+
+RESOURCES = ("cpu", "memory")
+
+
+def _section(container: dict[str, Any], key: str) -> dict[str, Any]:
+    resources = container.get("resources")
+    section = resources.get(key) if isinstance(resources, dict) else None
+    return section if isinstance(section, dict) else {}
+
+
+@check("resources-requests-missing", area="manifests", target="workload", severity="critical",
+       fix="set resources.requests.cpu and resources.requests.memory from measured usage")
+def requests_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """Container requests no CPU or memory: the scheduler packs it blind and it is evicted first."""
+    for container in obj.containers():
+        requests, limits = _section(container, "requests"), _section(container, "limits")
+        missing = [r for r in RESOURCES if r not in requests and r not in limits]
+        if missing:
+            yield obj.finding("resources-requests-missing",
+                              f"resources.requests.{' and '.join(missing)} missing: scheduled blind, evicted first",
+                              container=str(container.get("name", "")))
+
+
+@check("resources-limits-missing", area="manifests", target="workload", severity="warning",
+       fix="set resources.limits.memory (and cpu) so one pod cannot starve its node")
+def limits_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """Container has no CPU or memory limit: one runaway pod can starve its node."""
+    for container in obj.containers():
+        limits = _section(container, "limits")
+        missing = [r for r in RESOURCES if r not in limits]
+        if missing:
+            yield obj.finding("resources-limits-missing",
+                              f"resources.limits.{' and '.join(missing)} missing: a runaway pod can starve its node",
+                              container=str(container.get("name", "")))

@@ -1,0 +1,91 @@
+"""The pytest items of the static gates (rules and dashboards): run checks, record findings, fail once.
+
+A :class:`GateItem` runs a callable returning findings, attaches them to itself for the verdict
+file, and fails when any finding reaches ``--artemis-fail-on``, listing them all grouped by object.
+A :class:`BrokenFileItem` is the single failing item of a file that cannot be read or parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_artemis.checks.findings import SEVERITY_RANK, Finding, at_or_above, format_findings
+from pytest_artemis.checks.registry import REGISTRY
+from pytest_artemis.config import ArtemisConfig
+from pytest_artemis.errors import ArtemisError
+from pytest_artemis.record import Measurement, attach
+
+__all__ = ["BrokenFileItem", "GateFailure", "GateItem", "GateSkip", "config_of"]
+
+
+class GateFailure(AssertionError):
+    """Findings at or above the fail-on severity; the message lists them."""
+
+
+class GateSkip(Exception):
+    """The item cannot run here (e.g. a tool is missing); reported as a skip with this reason."""
+
+
+def config_of(node: Any) -> ArtemisConfig:
+    from pytest_artemis.plugin import CONFIG_KEY
+
+    return node.config.stash[CONFIG_KEY]
+
+
+class GateItem(pytest.Item):
+    """One gate check run over one file (or one part of it)."""
+
+    def __init__(
+        self,
+        *,
+        run: Callable[[], Iterable[Finding] | tuple[Iterable[Finding], Measurement]],
+        marker: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._run = run
+        self.add_marker(marker)
+
+    def runtest(self) -> None:
+        cfg = config_of(self)
+        try:
+            result = self._run()
+        except GateSkip as err:
+            pytest.skip(str(err))
+        measurement = None
+        if isinstance(result, tuple):
+            found, measurement = result
+        else:
+            found = result
+        findings = sorted((f for f in found if f.check not in cfg.ignore_check),
+                          key=lambda f: (-SEVERITY_RANK[f.severity], f.check, f.name))
+        if measurement is not None:
+            attach(self, measurement=measurement)
+        attach(self, findings=findings)
+        failing = at_or_above(findings, cfg.fail_on)
+        if failing:
+            raise GateFailure(f"{len(failing)} finding(s) at or above {cfg.fail_on} (--artemis-fail-on):\n"
+                              + format_findings(findings))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, (GateFailure, ArtemisError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.path.name}::{self.name}"
+
+
+class BrokenFileItem(GateItem):
+    """The one failing item of a file that cannot be read or parsed (the session goes on)."""
+
+    def __init__(self, *, error: ArtemisError, check_id: str, file: str, marker: str, **kwargs: Any) -> None:
+        registered = REGISTRY[check_id]
+        finding = Finding(check=check_id, severity=registered.severity, message=str(error), file=file,
+                          fix=registered.fix)
+        super().__init__(run=lambda: [finding], marker=marker, **kwargs)
+

@@ -1,0 +1,269 @@
+"""Entry point of the Locust child processes: ``python -m pytest_artemis.load.child --spec FILE --role ROLE``.
+
+Locust is imported here and nowhere else (it patches the standard library with gevent, which must
+happen before anything imports urllib3; the pytest process never imports it). Roles: ``local`` (one
+process does everything), ``master`` (runs the shape, writes Locust's CSV and HTML report) and
+``worker-N`` (runs users, connects to the master on loopback).
+
+Every process writes one JSON line per wall-clock second to ``samples-ROLE.jsonl`` in the run
+directory: users, its own CPU %, and per endpoint the request count, failures, and a histogram of
+*unrounded* response times from Locust's ``request`` event (see :mod:`pytest_artemis.load.results`).
+A line ``{"event": ...}`` reports start, CPU warnings, errors and the end. SIGTERM ends the run
+gracefully (reports are still written); the run also ends at its request budget or time bound.
+"""
+
+from __future__ import annotations
+
+import locust  # noqa: I001 - first: Locust patches the standard library with gevent on import
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import gevent
+import psutil
+from locust import runners as locust_runners
+from locust.env import Environment
+from locust.html import get_html_report
+from locust.shape import LoadTestShape
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
+from locust.util.load_locustfile import load_locustfile
+
+from pytest_artemis.load.results import Histogram
+from pytest_artemis.load.shapes import Shape
+
+__all__ = ["main"]
+
+EXIT_BAD_LOCUSTFILE = 3
+EXIT_NO_WORKERS = 4
+EXIT_CRASH = 5
+
+
+class _Interval:
+    """Per-endpoint figures of one wall-clock second in this process."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[str, dict[str, Any]] = {}
+
+    def add(self, name: str, ms: float, failed: bool, error: str) -> None:
+        entry = self.endpoints.get(name)
+        if entry is None:
+            entry = self.endpoints[name] = {"n": 0, "fail": 0, "sum": 0.0, "max": 0.0, "h": Histogram(), "errors": {}}
+        entry["n"] += 1
+        entry["sum"] += ms
+        entry["max"] = max(entry["max"], ms)
+        entry["h"].add(ms)
+        if failed:
+            entry["fail"] += 1
+            key = error[:160]
+            entry["errors"][key] = entry["errors"].get(key, 0) + 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {name: {**e, "sum": round(e["sum"], 3), "max": round(e["max"], 3), "h": e["h"].as_json()}
+                for name, e in self.endpoints.items()}
+
+
+class _Stream:
+    """Buffers request events per second and writes finished seconds as JSON lines."""
+
+    def __init__(self, path: Path, role: str) -> None:
+        self.fh = path.open("a", encoding="utf-8", buffering=1)
+        self.role = role
+        self.seconds: dict[int, _Interval] = {}
+        self.process = psutil.Process()
+        self.process.cpu_percent(None)
+        self.runner: Any = None
+
+    def on_request(self, request_type: str, name: str, response_time: float | None, exception: Any = None,
+                   **_: Any) -> None:
+        second = int(time.time())
+        interval = self.seconds.get(second)
+        if interval is None:
+            interval = self.seconds[second] = _Interval()
+        error = "" if exception is None else f"{type(exception).__name__}: {exception}"
+        interval.add(f"{request_type} {name}", float(response_time or 0.0), exception is not None, error)
+
+    def event(self, kind: str, **data: Any) -> None:
+        self.fh.write(json.dumps({"event": kind, "role": self.role, "pid": os.getpid(), "time": time.time(), **data})
+                      + "\n")
+
+    def flush(self, final: bool = False) -> None:
+        now = int(time.time())
+        cpu = self.process.cpu_percent(None)
+        users = self.runner.user_count if self.runner is not None and self.role != "master" else 0
+        due = sorted(s for s in self.seconds if final or s < now)
+        if not due and not final:
+            due_line = {"t": now - 1, "role": self.role, "users": users, "cpu": cpu, "endpoints": {}}
+            self.fh.write(json.dumps(due_line) + "\n")
+            return
+        for second in due:
+            interval = self.seconds.pop(second)
+            self.fh.write(json.dumps({"t": second, "role": self.role, "users": users, "cpu": cpu,
+                                      "endpoints": interval.as_json()}) + "\n")
+
+    def loop(self) -> None:
+        while True:
+            gevent.sleep(1.0 - (time.time() % 1.0) + 0.01)
+            self.flush()
+
+
+def _shape_class(shape: Shape) -> type[LoadTestShape]:
+    class ArtemisShape(LoadTestShape):
+        def tick(self) -> tuple[int, float] | None:
+            return shape.tick(self.get_run_time())
+
+    return ArtemisShape
+
+
+def _user_classes(spec: dict[str, Any]) -> list[type]:
+    path = spec.get("locustfile")
+    if not path:
+        os.environ["ARTEMIS_LOAD_RATE"] = str(spec["rate_per_user"])
+        from pytest_artemis.load import locustfile as default_mix
+
+        return [default_mix.MissionControlUser]
+    try:
+        user_classes, _shapes = load_locustfile(str(path))
+    except SystemExit as err:
+        raise ValueError(f"locustfile {path} could not be loaded (exit {err.code})") from err
+    except Exception as err:  # noqa: BLE001 - any error in a user's file is reported, not raised
+        where = ""
+        tb = traceback.extract_tb(err.__traceback__)
+        frames = [f for f in tb if f.filename == str(path)]
+        if frames:
+            where = f" line {frames[-1].lineno}"
+        elif isinstance(err, SyntaxError) and err.lineno:
+            where = f" line {err.lineno}"
+        raise ValueError(f"locustfile {path}{where}: {type(err).__name__}: {err}") from err
+    classes = [cls for cls in user_classes.values() if not getattr(cls, "abstract", False)]
+    if not classes:
+        raise ValueError(f"locustfile {path}: defines no Locust user class (HttpUser or FastHttpUser subclass)")
+    return classes
+
+
+def _reports(env: Environment, run_dir: Path, csv_writer: StatsCSVFileWriter | None) -> None:
+    if csv_writer is not None:
+        try:
+            csv_writer.close_files()
+        except Exception:  # noqa: BLE001 - reports are best effort at shutdown
+            pass
+    try:
+        (run_dir / "locust-report.html").write_text(get_html_report(env, show_download_link=False), encoding="utf-8")
+    except Exception as err:  # noqa: BLE001
+        (run_dir / "locust-report.error.txt").write_text(f"{type(err).__name__}: {err}\n", encoding="utf-8")
+
+
+def _drive(runner: Any, spec: dict[str, Any], stop: gevent.event.Event, stream: _Stream, started: float) -> str:
+    """Wait until the shape ends, the request budget is spent, the bound passes or SIGTERM arrives."""
+    budget = spec.get("request_budget")
+    bound = float(spec["max_seconds"])
+    while True:
+        if stop.wait(0.1):
+            return "terminated"
+        if runner.state == locust_runners.STATE_STOPPED:
+            return "shape finished"
+        if budget and runner.stats.total.num_requests >= budget:
+            return "request budget spent"
+        if time.time() - started > bound:
+            return "time bound reached"
+
+
+def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
+    logging.basicConfig(level=logging.WARNING, format=f"[{role}] %(levelname)s %(name)s: %(message)s")
+    locust_runners.WORKER_REPORT_INTERVAL = 1.0
+    stream = _Stream(run_dir / f"samples-{role}.jsonl", role)
+    stop = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stop.set)
+    gevent.signal_handler(signal.SIGINT, stop.set)
+    try:
+        classes = _user_classes(spec)
+    except ValueError as err:
+        stream.event("error", message=str(err))
+        print(f"ARTEMIS-ERROR {err}", file=sys.stderr, flush=True)
+        return EXIT_BAD_LOCUSTFILE
+    shape = Shape.from_dict(spec["shape"])
+    is_worker = role.startswith("worker")
+    events = locust.events
+    events.request.add_listener(stream.on_request)
+    events.cpu_warning.add_listener(lambda environment, cpu_usage, **_: stream.event("cpu_warning", cpu=cpu_usage))
+    env = Environment(user_classes=classes, shape_class=None if is_worker else _shape_class(shape)(),
+                      host=spec["host"], events=events, stop_timeout=float(spec.get("stop_timeout", 2.0)))
+    port = int(spec.get("master_port") or 0)
+    if role == "local":
+        runner = env.create_local_runner()
+    elif role == "master":
+        runner = env.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=port)
+    else:
+        runner = env.create_worker_runner(master_host="127.0.0.1", master_port=port)
+    stream.runner = runner
+    events.init.fire(environment=env, runner=runner, web_ui=None)  # as `locust` itself does for locustfiles
+    emitter = gevent.spawn(stream.loop)
+    started = time.time()
+    if is_worker:
+        stream.event("worker-started")
+        waiter = gevent.spawn(runner.greenlet.join)
+        while not waiter.ready() and not stop.is_set() and time.time() - started < float(spec["max_seconds"]) + 30:
+            gevent.sleep(0.2)
+        try:
+            runner.quit()
+        except Exception:  # noqa: BLE001 - the master may have gone already
+            pass
+        emitter.kill()
+        stream.flush(final=True)
+        events.quitting.fire(environment=env, reverse=True)
+        stream.event("finished", reason="master quit" if waiter.ready() else "terminated")
+        return 0
+    csv_writer = StatsCSVFileWriter(env, PERCENTILES_TO_REPORT, str(run_dir / "locust"), full_history=False)
+    csv_greenlet = gevent.spawn(csv_writer.stats_writer)
+    if role == "master":
+        deadline = time.time() + float(spec.get("worker_wait", 20))
+        while runner.worker_count < int(spec["workers"]):
+            if time.time() > deadline or stop.is_set():
+                message = (f"only {runner.worker_count} of {spec['workers']} Locust workers connected to the "
+                           f"master on 127.0.0.1:{port} within {spec.get('worker_wait', 20)} s")
+                stream.event("error", message=message)
+                print(f"ARTEMIS-ERROR {message}", file=sys.stderr, flush=True)
+                runner.quit()
+                return EXIT_NO_WORKERS
+            gevent.sleep(0.05)
+        started = time.time()
+    stream.event("started", workers=getattr(runner, "worker_count", 0))
+    runner.start_shape()
+    reason = _drive(runner, spec, stop, stream, started)
+    runner.quit()
+    if role == "master":
+        gevent.sleep(0.3)  # let the workers' last reports arrive
+    csv_greenlet.kill()
+    emitter.kill()
+    stream.flush(final=True)
+    events.quitting.fire(environment=env, reverse=True)
+    _reports(env, run_dir, csv_writer)
+    stream.event("finished", reason=reason, requests=env.stats.total.num_requests,
+                 failures=env.stats.total.num_failures)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytest_artemis.load.child")
+    parser.add_argument("--spec", required=True, type=Path)
+    parser.add_argument("--role", required=True)
+    args = parser.parse_args(argv)
+    spec = json.loads(args.spec.read_text(encoding="utf-8"))
+    run_dir = args.spec.parent
+    try:
+        return run(spec, args.role, run_dir)
+    except Exception as err:  # noqa: BLE001 - report any crash in one line for the parent
+        print(f"ARTEMIS-ERROR Locust {args.role} crashed: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+        traceback.print_exc()
+        return EXIT_CRASH
+
+
+if __name__ == "__main__":
+    sys.exit(main())

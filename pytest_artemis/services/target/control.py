@@ -1,0 +1,150 @@
+"""Start, reach and steer the reference service from the test session (no pytest imports).
+
+* :class:`Target` - what the fixtures hand to tests: ``url``, ``managed``, ``admin``, ``admin_token``,
+  ``log_path``, ``pid`` (None for an external target) and ``stop()``.
+* :func:`start_reference_service` - the reference service in a child process on a free loopback port.
+* :func:`external_target` - a target given by URL, checked to answer.
+* :class:`AdminClient` - ``GET/PUT/DELETE /admin/faults`` with the bearer token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pytest_artemis.config import redact_url
+from pytest_artemis.errors import ServiceError, TargetUnreachableError
+from pytest_artemis.services.processes import ManagedProcess, free_port, http_ok
+from pytest_artemis.services.target.faults import ENV_PREFIX
+
+__all__ = ["SERVICE_ENV", "AdminClient", "Target", "external_target", "service_env", "start_reference_service"]
+
+#: Variables the reference service reads; the session's own values are not inherited by a managed target.
+SERVICE_ENV: tuple[str, ...] = ("ARTEMIS_ADMIN_TOKEN", "ARTEMIS_WARMUP_SECONDS", "ARTEMIS_DRAIN_SECONDS",
+                                "ARTEMIS_POOL_SIZE", "ARTEMIS_MEMORY_GROWTH_CAP_MB")
+
+
+class AdminClient:
+    """The fault switches of a reference service, through ``/admin/faults`` and its bearer token."""
+
+    def __init__(self, url: str, token: str | None, timeout: float = 5.0) -> None:
+        self.url = url.rstrip("/") + "/admin/faults"
+        self.token = token
+        self._client = httpx.Client(timeout=timeout)
+
+    def _call(self, method: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = self._client.request(method, self.url, json=body, headers=headers)
+        except httpx.HTTPError as err:
+            raise TargetUnreachableError(f"{method} {self.url} failed: {err}") from err
+        if response.status_code != 200:
+            raise ServiceError(f"{method} {self.url} answered {response.status_code}: {response.text.strip()}")
+        data: dict[str, Any] = response.json()
+        return data
+
+    def get(self) -> dict[str, Any]:
+        """The fault fields in force (``latency_ms``, ``error_ratio``, ``readiness_down`` ...)."""
+        return dict(self._call("GET")["faults"])
+
+    def status(self) -> dict[str, Any]:
+        """Faults, which are active, whether the service is initialising or draining, retained ballast (MB)."""
+        return self._call("GET")
+
+    def set(self, **faults: Any) -> dict[str, Any]:
+        """Switch faults (only the given fields change); returns the faults now in force."""
+        return dict(self._call("PUT", faults)["faults"])
+
+    def reset(self) -> dict[str, Any]:
+        """Switch every fault off."""
+        return dict(self._call("DELETE")["faults"])
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@dataclass
+class Target:
+    """The service under test: the managed reference service or an external URL."""
+
+    url: str
+    managed: bool
+    admin: AdminClient | None = None
+    admin_token: str | None = None
+    log_path: Path | None = None
+    process: ManagedProcess | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        """Stop the reference service (no-op for an external target); returns its exit code."""
+        if self.admin is not None:
+            self.admin.close()
+        return self.process.stop(timeout) if self.process is not None else None
+
+
+def service_env(faults: Mapping[str, Any] | None = None, warmup_seconds: float | None = None,
+                drain_seconds: float | None = None) -> dict[str, str]:
+    """The variables that start a reference service with ``faults`` switched on and the given periods."""
+    env: dict[str, str] = {}
+    for name, value in (faults or {}).items():
+        if isinstance(value, (list, tuple)):
+            value = ",".join(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        env[ENV_PREFIX + name.upper()] = str(value)
+    if warmup_seconds is not None:
+        env["ARTEMIS_WARMUP_SECONDS"] = f"{warmup_seconds:g}"
+    if drain_seconds is not None:
+        env["ARTEMIS_DRAIN_SECONDS"] = f"{drain_seconds:g}"
+    return env
+
+
+def start_reference_service(log_dir: Path, *, base_env: Mapping[str, str], env: Mapping[str, str] | None = None,
+                            faults: Mapping[str, Any] | None = None, warmup_seconds: float | None = None,
+                            drain_seconds: float | None = None, wait_for: str = "/health", timeout: float = 20.0,
+                            name: str = "target") -> Target:
+    """Start the reference service on a free 127.0.0.1 port and wait until ``GET wait_for`` answers 200.
+
+    ``faults`` (fault field -> value), ``warmup_seconds``, ``drain_seconds`` and ``env`` set it up; the
+    service variables the session itself carries in ``base_env`` are dropped so a managed target starts
+    clean. Its log goes to ``log_dir/<name>-<port>.log``. A managed target drains 0.2 s on stop by default.
+    """
+    port = free_port()
+    token = secrets.token_urlsafe(16)
+    child_env = {k: v for k, v in base_env.items() if k not in SERVICE_ENV and not k.startswith(ENV_PREFIX)}
+    child_env.update({"ARTEMIS_ADMIN_TOKEN": token, "ARTEMIS_DRAIN_SECONDS": "0.2", "PYTHONUNBUFFERED": "1"})
+    child_env.update(env or {})
+    child_env.update(service_env(faults, warmup_seconds, drain_seconds))
+    token = child_env.get("ARTEMIS_ADMIN_TOKEN") or token
+    log_path = Path(log_dir) / f"{name}-{port}.log"
+    drain = float(child_env.get("ARTEMIS_DRAIN_SECONDS", "0.2") or 0)
+    process = ManagedProcess(f"reference service {name}",
+                             [sys.executable, "-m", "pytest_artemis.services.target", "--port", str(port)],
+                             log_path=log_path, env=child_env, stop_timeout=drain + 5.0)
+    url = f"http://127.0.0.1:{port}"
+    process.start()
+    try:
+        process.wait_ready(http_ok(url + wait_for), timeout=timeout)
+    except BaseException:
+        process.stop()
+        raise
+    return Target(url=url, managed=True, admin=AdminClient(url, token), admin_token=token, log_path=log_path,
+                  process=process)
+
+
+def external_target(url: str, timeout: float = 5.0) -> Target:
+    """A target given by URL; raises :class:`TargetUnreachableError` when nothing answers there."""
+    try:
+        httpx.get(url, timeout=timeout)
+    except httpx.HTTPError as err:
+        raise TargetUnreachableError(f"target {redact_url(url)} does not answer: {err}") from err
+    return Target(url=url.rstrip("/"), managed=False)
