@@ -23,7 +23,7 @@ from pytest_artemis.load.runner import LoadRunner, RunOptions
 from pytest_artemis.load.scenarios import Plan
 from pytest_artemis.services.target.control import Target, start_reference_service
 
-__all__ = ["pin", "start_target", "raw_locust", "plugin_run", "exact_percentile", "HAMMER", "workdir"]
+__all__ = ["HAMMER", "exact_percentile", "pin", "plugin_run", "raw_locust", "start_target", "workdir"]
 
 HAMMER = """
 from locust import FastHttpUser, constant, task

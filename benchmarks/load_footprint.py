@@ -37,7 +37,7 @@ def main() -> None:
         for i in range(rounds):
             d = base / f"fixed-{i}"
             d.mkdir()
-            result, wall, _ = plugin_run(Plan("load", "bench", shapes.constant(1, 1.0), rate_per_user=5),
+            _result, wall, _ = plugin_run(Plan("load", "bench", shapes.constant(1, 1.0), rate_per_user=5),
                                          target.url, d)
             plugin_costs.append(wall - 1.0)
             raw_costs.append(raw_locust(mix_file, target.url, 1, 1, d)["wall_s"] - 1.0)

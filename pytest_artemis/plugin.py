@@ -82,10 +82,9 @@ def pytest_configure(config: pytest.Config) -> None:
     record = SessionRecord(cfg.as_public_dict())
     config.stash[RECORD_KEY] = record
     explicit = config.args_source == pytest.Config.ArgsSource.ARGS
-    if not hasattr(config, "workerinput"):
-        config.args.extend(_collect.extra_args(cfg, config.args, explicit))
-        if cfg.verdict is not None:
-            record.write(cfg.verdict)
+    config.args.extend(_collect.extra_args(cfg, config.args, explicit))  # workers too: they collect
+    if cfg.verdict is not None and not hasattr(config, "workerinput"):
+        record.write(cfg.verdict)
     config.pluginmanager.register(ArtemisSessionHooks(config), "artemis-session")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from pytest_artemis import theme
 from pytest_artemis.load.results import RunResult
 
-__all__ = ["write_timeseries", "write_charts"]
+__all__ = ["write_charts", "write_timeseries"]
 
 
 def write_timeseries(result: RunResult, directory: Path) -> Path:

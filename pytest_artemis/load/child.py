@@ -14,9 +14,12 @@ gracefully (reports are still written); the run also ends at its request budget 
 
 from __future__ import annotations
 
-import locust  # noqa: I001 - first: Locust patches the standard library with gevent on import
+# isort: off
+import locust  # first: Locust patches the standard library with gevent on import
 
+# isort: on
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -133,7 +136,7 @@ def _user_classes(spec: dict[str, Any]) -> list[type]:
         user_classes, _shapes = load_locustfile(str(path))
     except SystemExit as err:
         raise ValueError(f"locustfile {path} could not be loaded (exit {err.code})") from err
-    except Exception as err:  # noqa: BLE001 - any error in a user's file is reported, not raised
+    except Exception as err:
         where = ""
         tb = traceback.extract_tb(err.__traceback__)
         frames = [f for f in tb if f.filename == str(path)]
@@ -150,10 +153,8 @@ def _user_classes(spec: dict[str, Any]) -> list[type]:
 
 def _reports(env: Environment, run_dir: Path, csv_writer: StatsCSVFileWriter | None) -> None:
     if csv_writer is not None:
-        try:
+        with contextlib.suppress(Exception):  # reports are best effort at shutdown
             csv_writer.close_files()
-        except Exception:  # noqa: BLE001 - reports are best effort at shutdown
-            pass
     try:
         (run_dir / "locust-report.html").write_text(get_html_report(env, show_download_link=False), encoding="utf-8")
     except Exception as err:  # noqa: BLE001
@@ -211,10 +212,8 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
         waiter = gevent.spawn(runner.greenlet.join)
         while not waiter.ready() and not stop.is_set() and time.time() - started < float(spec["max_seconds"]) + 30:
             gevent.sleep(0.2)
-        try:
+        with contextlib.suppress(Exception):  # the master may have gone already
             runner.quit()
-        except Exception:  # noqa: BLE001 - the master may have gone already
-            pass
         emitter.kill()
         stream.flush(final=True)
         events.quitting.fire(environment=env, reverse=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from pytest_artemis.config import PROFILES
 from pytest_artemis.load.scenarios import SCENARIOS
 
-__all__ = ["main", "build_args", "DEFAULT_SUITE"]
+__all__ = ["DEFAULT_SUITE", "build_args", "main"]
 
 DEFAULT_SUITE = Path("suites") / "test_load_scenarios.py"
 

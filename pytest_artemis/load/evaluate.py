@@ -18,7 +18,7 @@ from pytest_artemis.load.gates import GateResult, History, WindowMonitor
 from pytest_artemis.load.results import RunResult
 from pytest_artemis.load.scenarios import Plan
 
-__all__ = ["Evaluation", "evaluate", "window_monitors", "planned_average_rps", "REACHABLE_SHARE"]
+__all__ = ["REACHABLE_SHARE", "Evaluation", "evaluate", "planned_average_rps", "window_monitors"]
 
 #: Share of the planned requests/s a healthy run reaches (ramp-up and the last partial second cost the rest).
 REACHABLE_SHARE = 0.8

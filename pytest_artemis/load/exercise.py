@@ -21,7 +21,7 @@ from pytest_artemis.load.results import RunResult
 from pytest_artemis.load.runner import LoadRunner, RunOptions, steady_state
 from pytest_artemis.load.scenarios import Plan
 
-__all__ = ["Exercise", "STEADY_STATE_PATHS"]
+__all__ = ["STEADY_STATE_PATHS", "Exercise"]
 
 #: What the chaos steady-state hypothesis probes before and after the run.
 STEADY_STATE_PATHS: tuple[str, ...] = ("/health/ready", "/api/v1/missions")
@@ -80,8 +80,8 @@ class Exercise:
         failures = self.evaluation.failures
         if not failures:
             return ""
-        lines = [f"{self.plan.scenario} ({self.plan.profile} profile, {self.options.target}): "
-                 f"{len(failures)} of {len(self.evaluation.gates)} gates broken"]
+        lines = [(f"{self.plan.scenario} ({self.plan.profile} profile, {self.options.target}): "
+                 f"{len(failures)} of {len(self.evaluation.gates)} gates broken")]
         lines += [f"  - {g.message}" for g in failures]
         if self.plan.seed is not None:
             lines.append(f"  seed {self.plan.seed}: rerun with --artemis-load-param seed={self.plan.seed}")

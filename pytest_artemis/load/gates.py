@@ -25,9 +25,21 @@ from pytest_artemis.baselines import Baseline
 from pytest_artemis.load.results import RunResult, Sample, Summary
 
 __all__ = [
-    "GateResult", "baseline_gates", "WindowMonitor", "Breach", "window_gate", "History", "regression_gate",
-    "generator_health", "recovery_seconds", "recovery_gate", "knee", "knee_gate", "memory_slope", "memory_gate",
     "CPU_SATURATION_PERCENT",
+    "Breach",
+    "GateResult",
+    "History",
+    "WindowMonitor",
+    "baseline_gates",
+    "generator_health",
+    "knee",
+    "knee_gate",
+    "memory_gate",
+    "memory_slope",
+    "recovery_gate",
+    "recovery_seconds",
+    "regression_gate",
+    "window_gate",
 ]
 
 CPU_SATURATION_PERCENT = 90.0

@@ -17,7 +17,7 @@ from typing import Any
 
 from locust import FastHttpUser, task
 
-__all__ = ["phased_throughput", "MissionControlUser"]
+__all__ = ["MissionControlUser", "phased_throughput"]
 
 RATE = float(os.environ.get("ARTEMIS_LOAD_RATE", "5"))
 API = os.environ.get("ARTEMIS_LOAD_API", "/api/v1/missions").rstrip("/")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RESOLUTION", "Histogram", "Summary", "Sample", "RunResult", "parse_line", "merge_samples"]
+__all__ = ["RESOLUTION", "Histogram", "RunResult", "Sample", "Summary", "merge_samples", "parse_line"]
 
 _GROWTH = 1.01
 _LOG_GROWTH = math.log(_GROWTH)

@@ -10,6 +10,7 @@ sustained breach), and always stops every child, also on error or interrupt. No 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -24,12 +25,19 @@ from typing import Any
 
 from pytest_artemis.errors import LoadError, TargetUnreachableError
 from pytest_artemis.load.gates import WindowMonitor
-from pytest_artemis.load.results import RunResult, Sample, merge_samples, parse_line
+from pytest_artemis.load.results import RunResult, Sample, merge_samples
 from pytest_artemis.load.scenarios import FaultEvent, Plan
 from pytest_artemis.services.processes import ManagedProcess, free_port
 
-__all__ = ["RunOptions", "LoadRunner", "preflight", "read_resident_memory", "Progress", "steady_state",
-           "admin_fault_switch"]
+__all__ = [
+    "LoadRunner",
+    "Progress",
+    "RunOptions",
+    "admin_fault_switch",
+    "preflight",
+    "read_resident_memory",
+    "steady_state",
+]
 
 FaultSwitch = Callable[[str, "Mapping[str, Any] | None"], None]
 _RSS = re.compile(r"^process_resident_memory_bytes(?:\{[^}]*\})?\s+([0-9.eE+]+)", re.MULTILINE)
@@ -69,7 +77,7 @@ class RunOptions:
 
 def _get(url: str, timeout: float) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the configured target
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return int(response.status), response.read()
     except urllib.error.HTTPError as err:
         return int(err.code), b""
@@ -283,10 +291,8 @@ class _RunState:
     def faults_off(self) -> None:
         for event in list(self.active_faults):
             self.active_faults.remove(event)
-            try:
+            with contextlib.suppress(Exception):  # best effort; the fixture resets the target too
                 self._switch(event.fault, None, time.time() - (self.started or time.time()))
-            except Exception:  # noqa: BLE001 - switching off is best effort; the fixture resets the target too
-                pass
 
     def _monitor(self, head: ManagedProcess) -> None:
         if not self.options.monitors or self.started is None:

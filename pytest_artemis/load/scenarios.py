@@ -18,7 +18,7 @@ from pytest_artemis.errors import LoadError
 from pytest_artemis.load import shapes
 from pytest_artemis.load.shapes import Shape
 
-__all__ = ["SCENARIOS", "PARAMETERS", "FaultEvent", "Plan", "plan_for", "parse_params"]
+__all__ = ["PARAMETERS", "SCENARIOS", "FaultEvent", "Plan", "parse_params", "plan_for"]
 
 SCENARIOS: tuple[str, ...] = ("load", "spike", "endurance", "scalability", "chaos")
 

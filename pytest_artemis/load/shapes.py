@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_artemis.errors import LoadError
 
-__all__ = ["Stage", "Shape", "constant", "spike", "steps", "random_walk"]
+__all__ = ["Shape", "Stage", "constant", "random_walk", "spike", "steps"]
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import psutil
 import pytest
 
 matplotlib.use("Agg")
-import matplotlib.pyplot  # noqa: E402,F401 - numpy cannot be imported twice: keep it loaded across pytester runs
-import httpx  # noqa: E402
+import httpx
+import matplotlib.pyplot
 
 try:  # load httpx's lazily imported transport modules once, so in-process pytester runs share their classes
     httpx.get("http://127.0.0.1:9/", timeout=0.2)

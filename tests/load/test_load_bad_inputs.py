@@ -18,8 +18,8 @@ def test_an_unreachable_target_errors_before_any_load_is_sent(run_scenario, locu
 def test_a_target_whose_health_check_fails_gets_no_load(run_scenario, locust_children, pytester) -> None:
     run = run_scenario("load", faults={"readiness_down": True})
     run.result.assert_outcomes(errors=1)
-    run.result.stdout.fnmatch_lines(["*preflight: GET http://127.0.0.1:*/health/ready answered HTTP 503; "
-                                     "no load was sent*"])
+    run.result.stdout.fnmatch_lines([("*preflight: GET http://127.0.0.1:*/health/ready answered HTTP 503; "
+                                     "no load was sent*")])
     assert not list(pytester.path.glob("artifacts/**/samples-*.jsonl")) and not locust_children(pytester.path)
 
 
@@ -60,6 +60,6 @@ def test_invalid_values_in_a_scenario_marker_error_the_test(run_scenario, locust
 def test_a_production_target_is_refused_without_the_explicit_permission(run_scenario, pytester) -> None:
     run = run_scenario("load", "--artemis-environment", "production")
     run.result.assert_outcomes(errors=1)
-    run.result.stdout.fnmatch_lines(["*refusing to send load load to http://127.0.0.1:*: the environment is "
-                                     "production; pass --artemis-allow-production-load*"])
+    run.result.stdout.fnmatch_lines([("*refusing to send load load to http://127.0.0.1:*: the environment is "
+                                     "production; pass --artemis-allow-production-load*")])
     assert not list(pytester.path.glob("artifacts/**/samples-*.jsonl"))

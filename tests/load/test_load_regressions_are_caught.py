@@ -74,3 +74,35 @@ defaults: {p95_ms: 1000, p99_ms: 2000, error_rate_percent: 1.0, throughput_rps: 
     assert gate["passed"] is False and gate["details"]["green_runs"] == 1
     slower.result.stdout.fnmatch_lines(["*p95_ms * ms > last green median * ms*noise floor*"])
     assert (pytester.path / "history" / "load-smoke-local.json").is_file()
+
+
+def test_a_per_endpoint_baseline_names_the_endpoint_that_broke_it(run_scenario) -> None:
+    baselines = STRICT_P95.replace("p95_ms: 100", "p95_ms: 1000") + """
+endpoints:
+  "GET /api/v1/missions/{id}": {p95_ms: 0.001}
+"""
+    run = run_scenario("load", baselines=baselines)
+    run.result.assert_outcomes(failed=1)
+    gate = run.measurement("load GET /api/v1/missions/{id} p95_ms")
+    assert gate["passed"] is False and gate["details"]["endpoint"] == "GET /api/v1/missions/{id}"
+    assert [m["passed"] for m in run.measurements("load p95_ms")] == [True]
+    run.result.stdout.fnmatch_lines(["*p95 * ms > limit 0.0 ms for GET /api/v1/missions/{id} (* requests)*"])
+
+
+def test_a_saturated_load_generator_makes_the_test_an_error_not_a_verdict(run_scenario, pytester) -> None:
+    pytester.makepyfile(hammer="""
+        from locust import FastHttpUser, constant, task
+
+        class Hammer(FastHttpUser):
+            wait_time = constant(0)
+
+            @task
+            def live(self):
+                self.client.get("/health/live")
+    """)
+    run = run_scenario("endurance", "--artemis-locustfile", "hammer.py", "--artemis-load-param", "duration=5",
+                       "--artemis-load-param", "users=20")
+    run.result.assert_outcomes(errors=1)
+    run.result.stdout.fnmatch_lines(["*GeneratorSaturatedError: load generator saturated: Locust local ran above 90% "
+                                     "CPU for 2 s in a row*not the target*"])
+    assert run.measurement("endurance generator")["passed"] is False

@@ -174,10 +174,25 @@ def test_factory_services_start_with_their_faults_and_are_stopped_after_the_test
 
 def test_reference_service_runs_standalone_from_the_command_line(tmp_path: Path) -> None:
     port = free_port()
-    with ManagedProcess("standalone", [sys.executable, "-m", "pytest_artemis.services.target", "--port", str(port)],
+    with ManagedProcess("standalone", [sys.executable, "-m", "pytest_artemis.services.target", "--port", str(port), "--drain-seconds", "0"],
                         log_path=tmp_path / "standalone.log") as service:
         service.wait_ready(http_ok(f"http://127.0.0.1:{port}/health"), timeout=15)
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/status").json()["service"] == "artemis-reference"
     usage = subprocess.run([sys.executable, "-m", "pytest_artemis.services.target", "--help"],
                            capture_output=True, text=True, check=True).stdout
     assert "--port" in usage and "ARTEMIS_FAULT_LATENCY_MS" in usage
+
+
+@needs_prometheus
+def test_prom_loads_the_project_rules_and_names_each_skipped_file_in_one_line(pytester: pytest.Pytester) -> None:
+    rules = pytester.mkdir("rules")
+    (rules / "alerts.yaml").write_text("groups:\n  - name: g\n    rules:\n      - alert: Ping\n        expr: vector(1)\n")
+    (rules / "broken.yaml").write_text("groups:\n  - name: g\n    rules:\n      - alert: Bad\n        expr: up ==\n")
+    pytester.makepyfile("""
+        def test_rules_are_loaded(prom):
+            assert [r.name for r in prom.rules("alert")] == ["Ping"]
+            assert prom.wait_for_alert("Ping", "firing", timeout=10) == "firing"
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--artemis-rules", str(rules))
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*UserWarning: artemis: rule file */broken.yaml skipped: promtool check rules failed:*"])

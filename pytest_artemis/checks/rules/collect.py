@@ -140,9 +140,13 @@ class RuleGateFile(pytest.File):
             yield BrokenFileItem.from_parent(self, name="unit", error=err, check_id="promtool-unit-test",
                                              file=file, marker=MARKER)
             return
+        seen: set[str] = set()
         for index in range(len(tests.groups)):
+            name = tests.group_name(index)
+            name = name if name not in seen else f"{name} #{index + 1}"
+            seen.add(name)
             yield GateItem.from_parent(
-                self, name=f"unit[{tests.group_name(index)}]", marker=MARKER,
+                self, name=f"unit[{name}]", marker=MARKER,
                 run=lambda index=index: promtool.unit_test_group(_promtool(cfg), tests, index, file))
 
 
