@@ -17,7 +17,7 @@ import pytest
 
 from pytest_artemis.config import ArtemisConfig
 
-__all__ = ["GATE_AREAS", "gate_paths", "extra_args", "collect_file"]
+__all__ = ["GATE_AREAS", "gate_paths", "gate_root", "extra_args", "collect_file"]
 
 #: Gate area -> the config field listing its paths.
 GATE_AREAS: dict[str, str] = {"manifests": "manifests", "rules": "rules", "dashboards": "dashboards"}
@@ -49,20 +49,21 @@ def extra_args(cfg: ArtemisConfig, args: Sequence[str], explicit_args: bool) -> 
     return extra
 
 
-def _under(file_path: Path, roots: Sequence[Path]) -> bool:
+def gate_root(file_path: Path, roots: Sequence[Path]) -> Path | None:
+    """The configured gate path that contains ``file_path`` (or is it), None when none does."""
     resolved = file_path.resolve()
     for root in roots:
-        root = root.resolve()
-        if resolved == root or root in resolved.parents:
-            return True
-    return False
+        root_resolved = root.resolve()
+        if resolved == root_resolved or root_resolved in resolved.parents:
+            return root
+    return None
 
 
 def collect_file(file_path: Path, parent: Any, cfg: ArtemisConfig) -> pytest.Collector | None:
     """The gate collector for a file, or None when no gate claims it."""
     for area in GATE_AREAS:
         roots = gate_paths(cfg, area)
-        if not roots or not _under(file_path, roots):
+        if not roots or gate_root(file_path, roots) is None:
             continue
         try:
             module = importlib.import_module(f"pytest_artemis.checks.{area}.collect")

@@ -188,11 +188,12 @@ def test_prom_loads_the_project_rules_and_names_each_skipped_file_in_one_line(py
     rules = pytester.mkdir("rules")
     (rules / "alerts.yaml").write_text("groups:\n  - name: g\n    rules:\n      - alert: Ping\n        expr: vector(1)\n")
     (rules / "broken.yaml").write_text("groups:\n  - name: g\n    rules:\n      - alert: Bad\n        expr: up ==\n")
-    pytester.makepyfile("""
+    test_file = pytester.makepyfile("""
         def test_rules_are_loaded(prom):
             assert [r.name for r in prom.rules("alert")] == ["Ping"]
             assert prom.wait_for_alert("Ping", "firing", timeout=10) == "firing"
     """)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--artemis-rules", str(rules))
+    pytester.makeini(f"[pytest]\nartemis_rules = {rules}\n")  # from the ini: the rule gate stays out of this run
+    result = pytester.runpytest("-p", "no:cacheprovider", str(test_file))
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*UserWarning: artemis: rule file */broken.yaml skipped: promtool check rules failed:*"])

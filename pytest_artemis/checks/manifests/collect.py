@@ -61,20 +61,11 @@ def _complete_index(config: pytest.Config, cfg: ArtemisConfig) -> ManifestIndex:
     return index
 
 
-def _gate_root(file_path: Path, roots: tuple[Path, ...]) -> Path | None:
-    resolved = file_path.resolve()
-    for root in roots:
-        root_resolved = root.resolve()
-        if resolved == root_resolved or root_resolved in resolved.parents:
-            return root
-    return None
-
-
 def collect_file(file_path: Path, parent: Any, cfg: ArtemisConfig) -> pytest.Collector | None:
     """The manifest collector for ``file_path``, or None when it is not the manifest gate's."""
     if not (file_path.suffix in loader.MANIFEST_SUFFIXES or is_kustomization(file_path)):
         return None
-    root = _gate_root(file_path, cfg.manifests)
+    root = gate_collect.gate_root(file_path, cfg.manifests)
     if root is None:
         return None
     if is_kustomization(file_path):
