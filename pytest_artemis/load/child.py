@@ -54,8 +54,12 @@ class _Interval:
 
     def __init__(self) -> None:
         self.endpoints: dict[str, dict[str, Any]] = {}
+        self.first = self.last = 0.0
 
     def add(self, name: str, ms: float, failed: bool, error: str) -> None:
+        now = time.time()
+        self.first = self.first or now
+        self.last = now
         entry = self.endpoints.get(name)
         if entry is None:
             entry = self.endpoints[name] = {"n": 0, "fail": 0, "sum": 0.0, "max": 0.0, "h": Histogram(), "errors": {}}
@@ -83,6 +87,7 @@ class _Stream:
         self.process = psutil.Process()
         self.process.cpu_percent(None)
         self.runner: Any = None
+        self.lags: list[float] = []
 
     def on_request(self, request_type: str, name: str, response_time: float | None, exception: Any = None,
                    **_: Any) -> None:
@@ -101,20 +106,30 @@ class _Stream:
         now = int(time.time())
         cpu = self.process.cpu_percent(None)
         users = self.runner.user_count if self.runner is not None and self.role != "master" else 0
+        lag = round(sum(self.lags) / len(self.lags), 3) if self.lags else 0.0
+        self.lags.clear()
         due = sorted(s for s in self.seconds if final or s < now)
         if not due and not final:
-            due_line = {"t": now - 1, "role": self.role, "users": users, "cpu": cpu, "endpoints": {}}
+            due_line = {"t": now - 1, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag, "endpoints": {}}
             self.fh.write(json.dumps(due_line) + "\n")
             return
         for second in due:
             interval = self.seconds.pop(second)
-            self.fh.write(json.dumps({"t": second, "role": self.role, "users": users, "cpu": cpu,
+            self.fh.write(json.dumps({"t": second, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag,
+                                      "first": interval.first, "last": interval.last,
                                       "endpoints": interval.as_json()}) + "\n")
 
     def loop(self) -> None:
         while True:
             gevent.sleep(1.0 - (time.time() % 1.0) + 0.01)
             self.flush()
+
+    def probe_lag(self, period: float = 0.05) -> None:
+        """Measure how late the gevent loop wakes a sleeper: a busy or CPU-starved generator wakes late."""
+        while True:
+            began = time.perf_counter()
+            gevent.sleep(period)
+            self.lags.append(max(0.0, time.perf_counter() - began - period) * 1000)
 
 
 def _shape_class(shape: Shape) -> type[LoadTestShape]:
@@ -197,6 +212,7 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     env = Environment(user_classes=classes, shape_class=None if is_worker else _shape_class(shape)(),
                       host=spec["host"], events=events, stop_timeout=float(spec.get("stop_timeout", 2.0)))
     port = int(spec.get("master_port") or 0)
+    runner: Any
     if role == "local":
         runner = env.create_local_runner()
     elif role == "master":
@@ -206,6 +222,7 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     stream.runner = runner
     events.init.fire(environment=env, runner=runner, web_ui=None)  # as `locust` itself does for locustfiles
     emitter = gevent.spawn(stream.loop)
+    prober = gevent.spawn(stream.probe_lag)
     started = time.time()
     if is_worker:
         stream.event("worker-started")
@@ -215,6 +232,7 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
         with contextlib.suppress(Exception):  # the master may have gone already
             runner.quit()
         emitter.kill()
+        prober.kill()
         stream.flush(final=True)
         events.quitting.fire(environment=env, reverse=True)
         stream.event("finished", reason="master quit" if waiter.ready() else "terminated")
@@ -241,6 +259,7 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
         gevent.sleep(0.3)  # let the workers' last reports arrive
     csv_greenlet.kill()
     emitter.kill()
+    prober.kill()
     stream.flush(final=True)
     events.quitting.fire(environment=env, reverse=True)
     _reports(env, run_dir, csv_writer)

@@ -26,6 +26,7 @@ from pytest_artemis.load.results import RunResult, Sample, Summary
 
 __all__ = [
     "CPU_SATURATION_PERCENT",
+    "LAG_SATURATION_MS",
     "Breach",
     "GateResult",
     "History",
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 CPU_SATURATION_PERCENT = 90.0
+LAG_SATURATION_MS = 10.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def baseline_gates(result: RunResult, baseline: Baseline, *, throughput_note: st
                    throughput_limit: float | None = None) -> list[GateResult]:
     """p95, p99, error rate, throughput and availability of the whole run, and per configured endpoint."""
     total = result.total
-    window = f" over the whole run ({result.active_seconds:g} s, {total.requests:,} requests)"
+    window = f" over the whole run ({result.load_seconds:.1f} s, {total.requests:,} requests)"
     tol = baseline.tolerance_percent
     out = [
         _compare("p95_ms", total.p(95), baseline.limit_with_tolerance("p95_ms"), "ms", "<=", "p95", window,
@@ -86,7 +88,7 @@ def baseline_gates(result: RunResult, baseline: Baseline, *, throughput_note: st
                  tol, baseline.p99_ms),
         _compare("error_rate_percent", total.error_rate_percent if total.requests else None,
                  baseline.error_rate_percent, "%", "<=", "error rate", window
-                 + (f"; top error: {max(total.errors, key=total.errors.get)}" if total.errors else "")),
+                 + (f"; top error: {max(total.errors.items(), key=lambda kv: kv[1])[0]}" if total.errors else "")),
     ]
     limit = baseline.throughput_rps if throughput_limit is None else throughput_limit
     out.append(_compare("throughput_rps", result.rps if total.requests else None, limit, "req/s", ">=",
@@ -245,17 +247,24 @@ def regression_gate(history: History, figures: dict[str, Any], *, key: str = "p9
 # --------------------------------------------------------------------------- generator health
 
 
-def generator_health(result: RunResult, threshold: float = CPU_SATURATION_PERCENT, sustained: int = 2) -> str:
-    """'' when the load generator kept up, else why its figures cannot be trusted."""
+def generator_health(result: RunResult, threshold: float = CPU_SATURATION_PERCENT, sustained: int = 2,
+                     lag_ms: float = LAG_SATURATION_MS) -> str:
+    """'' when the load generator kept up, else why its figures cannot be trusted.
+
+    Saturated: Locust warned about its CPU, or a Locust process ran above ``threshold`` % CPU, or its event loop
+    woke sleepers more than ``lag_ms`` late on average, for ``sustained`` seconds in a row. A late loop means
+    requests wait inside the generator (busy or starved of CPU), and their times include that wait.
+    """
     if result.cpu_warnings:
         return f"Locust reported CPU above {threshold:g}% in {', '.join(sorted(set(result.cpu_warnings)))}"
     streak: dict[str, int] = {}
     for sample in result.samples:
-        for role, cpu in sample.cpu_percent.items():
-            streak[role] = streak.get(role, 0) + 1 if cpu > threshold else 0
+        for role in set(sample.cpu_percent) | set(sample.lag_ms):
+            cpu, lag = sample.cpu_percent.get(role, 0.0), sample.lag_ms.get(role, 0.0)
+            streak[role] = streak.get(role, 0) + 1 if cpu > threshold or lag > lag_ms else 0
             if streak[role] >= sustained:
-                return (f"Locust {role} ran above {threshold:g}% CPU for {sustained} s in a row "
-                        f"(at {sample.t:g} s: {cpu:.0f}%)")
+                return (f"Locust {role} ran above {threshold:g}% CPU or with its event loop over {lag_ms:g} ms late "
+                        f"for {sustained} s in a row (at {sample.t:g} s: {cpu:.0f}% CPU, loop {lag:.1f} ms late)")
     return ""
 
 
@@ -286,7 +295,7 @@ def recovery_seconds(result: RunResult, reference_end: float, disturbance_end: f
             sample.total.error_rate_percent <= err_limit
         run = run + 1 if ok else 0
         if run >= settle:
-            return max(0.0, sample.t - settle + 1 - disturbance_end), details
+            return round(max(0.0, sample.t - settle + 1 - disturbance_end), 3), details
     return None, details
 
 

@@ -138,6 +138,9 @@ class Sample:
     total: Summary = field(default_factory=Summary)
     endpoints: dict[str, Summary] = field(default_factory=dict)
     cpu_percent: dict[str, float] = field(default_factory=dict)
+    lag_ms: dict[str, float] = field(default_factory=dict)  # mean lateness of the generator's event loop
+    first: float | None = None  # when the first / last request of this second ended (seconds since start)
+    last: float | None = None
 
     @property
     def rps(self) -> float:
@@ -145,7 +148,7 @@ class Sample:
 
     def as_dict(self) -> dict[str, Any]:
         return {"t": self.t, "users": self.users, **self.total.figures(1.0),
-                "cpu_percent": self.cpu_percent,
+                "cpu_percent": self.cpu_percent, "lag_ms": self.lag_ms,
                 "endpoints": {k: v.figures(1.0) for k, v in sorted(self.endpoints.items())}}
 
 
@@ -173,7 +176,13 @@ def merge_samples(lines: Iterable[Mapping[str, Any]], started: float) -> list[Sa
         role = str(line.get("role", "local"))
         users.setdefault(second, {})[role] = int(line.get("users", 0))
         if "cpu" in line:
-            sample.cpu_percent[role] = float(line["cpu"])
+            sample.cpu_percent[role] = max(sample.cpu_percent.get(role, 0.0), float(line["cpu"]))
+        if line.get("first"):
+            first, last = float(line["first"]) - started, float(line["last"]) - started
+            sample.first = first if sample.first is None else min(sample.first, first)
+            sample.last = last if sample.last is None else max(sample.last, last)
+        if "lag_ms" in line:
+            sample.lag_ms[role] = max(sample.lag_ms.get(role, 0.0), float(line["lag_ms"]))
         for name, data in line.get("endpoints", {}).items():
             summary = Summary.from_json(data)
             sample.endpoints.setdefault(name, Summary()).add(summary)
@@ -205,7 +214,8 @@ class RunResult:
 
     def window(self, start: float = 0.0, end: float = math.inf) -> tuple[Summary, dict[str, Summary], float]:
         """Totals, per-endpoint totals and covered seconds of the samples with start <= t < end."""
-        total, per_endpoint, seconds = Summary(), {}, 0.0
+        total, seconds = Summary(), 0.0
+        per_endpoint: dict[str, Summary] = {}
         for sample in self.samples:
             if start <= sample.t < end:
                 seconds += 1
@@ -229,10 +239,16 @@ class RunResult:
         return (busy[-1] - busy[0] + 1) if busy else 0.0
 
     @property
+    def load_seconds(self) -> float:
+        """From the start of the run to the last answered request (stopping the generator does not count)."""
+        ends = [s.last for s in self.samples if s.last is not None]
+        return max(ends) if ends else self.duration
+
+    @property
     def rps(self) -> float:
-        """Requests per second over the run's load period (from its start to the end of the last user)."""
-        seconds = self.duration if self.duration > 0 else self.active_seconds
-        return self.total.requests / seconds if seconds else 0.0
+        """Requests per second over :attr:`load_seconds`."""
+        seconds = self.load_seconds
+        return self.total.requests / seconds if seconds > 0 else 0.0
 
     @property
     def availability_percent(self) -> float | None:
@@ -240,13 +256,22 @@ class RunResult:
             return None
         return 100.0 * sum(1 for _, ok in self.health if ok) / len(self.health)
 
-    @property
-    def peak_cpu_percent(self) -> dict[str, float]:
+    def _peak(self, per_role: str) -> dict[str, float]:
         out: dict[str, float] = {}
         for sample in self.samples:
-            for role, cpu in sample.cpu_percent.items():
-                out[role] = max(out.get(role, 0.0), cpu)
+            for role, value in getattr(sample, per_role).items():
+                out[role] = max(out.get(role, 0.0), value)
         return out
+
+    @property
+    def peak_cpu_percent(self) -> dict[str, float]:
+        """Highest CPU % of each Locust process (100 = one core)."""
+        return self._peak("cpu_percent")
+
+    @property
+    def peak_lag_ms(self) -> dict[str, float]:
+        """Highest per-second mean event-loop lateness of each Locust process."""
+        return self._peak("lag_ms")
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -254,8 +279,9 @@ class RunResult:
             "duration_s": round(self.duration, 3), "aborted": self.aborted, "resolution": RESOLUTION,
             **self.total.figures(), "rps": round(self.rps, 2),
             "availability_percent": _r(self.availability_percent),
-            "endpoints": {k: v.figures(self.active_seconds or None) for k, v in sorted(self.endpoints.items())},
-            "peak_cpu_percent": self.peak_cpu_percent, "cpu_warnings": self.cpu_warnings,
+            "endpoints": {k: v.figures(self.load_seconds or None) for k, v in sorted(self.endpoints.items())},
+            "peak_cpu_percent": self.peak_cpu_percent,
+            "peak_loop_lag_ms": self.peak_lag_ms, "cpu_warnings": self.cpu_warnings,
         }
 
     def as_dict(self) -> dict[str, Any]:

@@ -125,10 +125,10 @@ def parse_params(pairs: Mapping[str, Any] | tuple[str, ...] | list[str]) -> dict
     else:
         items = []
         for pair in pairs:
-            key, sep, value = str(pair).partition("=")
+            key, sep, text = str(pair).partition("=")
             if not sep:
                 raise LoadError(f"load parameter {pair!r}: expected KEY=VALUE, e.g. users=50")
-            items.append((key.strip().replace("-", "_"), value.strip()))
+            items.append((key.strip().replace("-", "_"), text.strip()))
     out: dict[str, float] = {}
     for key, raw in items:
         if raw is None:
@@ -136,10 +136,15 @@ def parse_params(pairs: Mapping[str, Any] | tuple[str, ...] | list[str]) -> dict
         if key not in PARAMETERS:
             raise LoadError(f"load parameter {key!r} is unknown; known: {', '.join(PARAMETERS)}")
         kind, low, high, meaning = PARAMETERS[key]
+        what = "a whole number" if kind is int else "a number"
         try:
-            value = kind(raw) if not isinstance(raw, str) or kind is float else int(raw, 10)
+            if isinstance(raw, bool):
+                raise TypeError(raw)
+            value: float = float(raw) if kind is float else int(str(raw).strip(), 10) if isinstance(raw, str) \
+                else int(raw)
+            if kind is int and not isinstance(raw, str) and float(raw) != value:
+                raise ValueError(raw)
         except (TypeError, ValueError) as err:
-            what = "a whole number" if kind is int else "a number"
             raise LoadError(f"load parameter {key}={raw!r}: expected {what} ({meaning})") from err
         if not low <= value <= high:
             raise LoadError(f"load parameter {key}={raw!r}: must be between {low:g} and {high:g} ({meaning})")

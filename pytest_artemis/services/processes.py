@@ -9,9 +9,9 @@ The API is small on purpose:
   its log), ``stop()`` (SIGTERM to the group, then SIGKILL after a grace period) and ``log_tail()``.
 
 Every started process is remembered until it is stopped. They are stopped at interpreter exit (``atexit``)
-and when the parent receives SIGTERM or SIGHUP with the default handler in place; on Linux each child also
-gets SIGKILL from the kernel when its parent dies (``PR_SET_PDEATHSIG``), so even a killed test session
-leaves no orphans. Children run in their own session, so a terminal's Ctrl-C reaches pytest only and
+and when the parent receives SIGTERM or SIGHUP with the default handler in place; on Linux a child started
+from the main thread also gets SIGKILL from the kernel when its parent dies (``PR_SET_PDEATHSIG``), so even
+a killed test session leaves no orphans. Children run in their own session, so a terminal's Ctrl-C reaches pytest only and
 pytest's teardown stops them in order.
 """
 
@@ -74,6 +74,11 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         pass
 
 
+def _pdeathsig_safe() -> bool:
+    """PR_SET_PDEATHSIG fires when the forking *thread* ends: use it only when forking from the main thread."""
+    return sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
+
+
 class ManagedProcess:
     """One child process: its own process group, its output in ``log_path``, always stopped."""
 
@@ -87,6 +92,7 @@ class ManagedProcess:
         self.stop_timeout = stop_timeout
         self.popen: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._stopped = False
 
     # ------------------------------------------------------------------ state
 
@@ -126,7 +132,7 @@ class ManagedProcess:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
                 env=self.env, cwd=self.cwd, start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+                preexec_fn=_die_with_parent if _pdeathsig_safe() else None,  # noqa: PLW1509
             )
         except OSError as err:
             self._log.close()
@@ -164,6 +170,9 @@ class ManagedProcess:
         """SIGTERM the process group, wait up to ``timeout`` s, then SIGKILL it. Returns the exit code."""
         if self.popen is None:
             return None
+        if self._stopped:  # never signal a process group id twice: the id may belong to someone else by now
+            return self.popen.returncode
+        self._stopped = True
         timeout = self.stop_timeout if timeout is None else timeout
         try:
             if self.popen.poll() is None:

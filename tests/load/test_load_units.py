@@ -27,6 +27,8 @@ def _sample(t: int, p_ms: float, n: int = 50, failures: int = 0, users: int = 5)
 
 
 def _result(samples: list[Sample], **kw: object) -> RunResult:
+    for s in samples:
+        s.first, s.last = s.t, s.t + 0.99
     return RunResult(plan=None, samples=samples, started=0.0, ended=float(len(samples)), **kw)  # type: ignore[arg-type]
 
 
@@ -178,6 +180,11 @@ def test_a_busy_generator_is_reported_as_saturated() -> None:
     busy = [_sample(t, 5) for t in range(4)]
     for s in busy[1:3]:
         s.cpu_percent = {"local": 97.0}
-    assert "above 90% CPU for 2 s" in gates.generator_health(_result(busy))
+    assert "above 90% CPU or with its event loop over 10 ms late for 2 s" in gates.generator_health(_result(busy))
+    late = [_sample(t, 5) for t in range(4)]
+    for s in late[2:]:
+        s.lag_ms = {"worker-2": 35.0}
+    assert "worker-2" in gates.generator_health(_result(late)) and "loop 35.0 ms late" in \
+        gates.generator_health(_result(late))
     assert gates.generator_health(_result([_sample(t, 5) for t in range(4)])) == ""
     assert "Locust reported CPU" in gates.generator_health(_result([_sample(0, 5)], cpu_warnings=["worker-1"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from pathlib import Path
@@ -103,6 +104,24 @@ def test_pool_gauges_report_the_configured_pool_size(reference_service_factory) 
     assert httpx.get(service.url + "/api/v1/status").json()["pool"] == {"size": 3, "in_use": 0}
 
 
+def test_writes_beyond_an_exhausted_pool_answer_503_and_the_gauge_shows_it_busy(reference_service_factory) -> None:
+    service = reference_service_factory(env={"ARTEMIS_POOL_SIZE": "1", "ARTEMIS_WRITE_HOLD_MS": "600",
+                                             "ARTEMIS_POOL_TIMEOUT_SECONDS": "0.1"})
+
+    async def burst() -> tuple[list[httpx.Response], float]:
+        async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
+            writes = [asyncio.ensure_future(client.post("/api/v1/missions", json={"name": f"m{i}"})) for i in range(3)]
+            await asyncio.sleep(0.3)
+            in_use = value(service.url, metrics.POOL_IN_USE, pool="database")
+            return list(await asyncio.gather(*writes)), in_use
+
+    responses, in_use = asyncio.run(burst())
+    assert in_use == 1
+    assert sorted(r.status_code for r in responses) == [201, 503, 503]
+    assert "all 1 connections busy for 0.1 s" in next(r for r in responses if r.status_code == 503).json()["error"]
+    assert value(service.url, metrics.POOL_IN_USE, pool="database") == 0
+
+
 # ---------------------------------------------------------------------- fault switches at run time
 
 
@@ -202,8 +221,10 @@ def test_fault_values_are_validated_with_the_field_named(changes: dict[str, obje
         Faults().merged(changes)
 
 
-def test_warm_up_keeps_startup_and_readiness_503_until_it_is_over(reference_service_factory) -> None:
-    service = reference_service_factory(warmup_seconds=1.0, wait_for="/health/live")
+@pytest.mark.parametrize("options", [{"warmup_seconds": 1.0}, {"faults": {"slow_startup_seconds": 1.0}}],
+                         ids=["warm-up", "slow-startup-fault"])
+def test_warm_up_keeps_startup_and_readiness_503_until_it_is_over(reference_service_factory, options) -> None:
+    service = reference_service_factory(wait_for="/health/live", **options)
     assert httpx.get(service.url + "/health").status_code == 503
     assert httpx.get(service.url + "/health/ready").status_code == 503
     assert httpx.get(service.url + "/health/live").status_code == 200

@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="artemis-target",
         description="The pytest-artemis reference service (health probes, missions API, /metrics, fault switches).",
-        epilog="Environment: ARTEMIS_ADMIN_TOKEN, ARTEMIS_WARMUP_SECONDS, ARTEMIS_DRAIN_SECONDS, ARTEMIS_POOL_SIZE, "
+        epilog="Environment: ARTEMIS_ADMIN_TOKEN, ARTEMIS_WARMUP_SECONDS, ARTEMIS_DRAIN_SECONDS, ARTEMIS_POOL_SIZE, ARTEMIS_POOL_TIMEOUT_SECONDS, ARTEMIS_WRITE_HOLD_MS, "
                "ARTEMIS_FAULT_LATENCY_MS, ARTEMIS_FAULT_LATENCY_JITTER_MS, ARTEMIS_FAULT_ERROR_RATIO, "
                "ARTEMIS_FAULT_READINESS_DOWN, ARTEMIS_FAULT_DEPENDENCIES_DOWN, ARTEMIS_FAULT_SLOW_STARTUP_SECONDS, "
                "ARTEMIS_FAULT_MEMORY_GROWTH_MB_PER_S.",

@@ -27,7 +27,8 @@ __all__ = ["SERVICE_ENV", "AdminClient", "Target", "external_target", "service_e
 
 #: Variables the reference service reads; the session's own values are not inherited by a managed target.
 SERVICE_ENV: tuple[str, ...] = ("ARTEMIS_ADMIN_TOKEN", "ARTEMIS_WARMUP_SECONDS", "ARTEMIS_DRAIN_SECONDS",
-                                "ARTEMIS_POOL_SIZE", "ARTEMIS_MEMORY_GROWTH_CAP_MB")
+                                "ARTEMIS_POOL_SIZE", "ARTEMIS_POOL_TIMEOUT_SECONDS", "ARTEMIS_WRITE_HOLD_MS",
+                                "ARTEMIS_MEMORY_GROWTH_CAP_MB")
 
 
 class AdminClient:

@@ -146,7 +146,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``ARTEMIS_ADMIN_TOKEN``, ``ARTEMIS_WARMUP_SECONDS``, ``ARTEMIS_DRAIN_SECONDS``,
-        ``ARTEMIS_POOL_SIZE``, ``ARTEMIS_MEMORY_GROWTH_CAP_MB`` and the ``ARTEMIS_FAULT_*`` switches."""
+        ``ARTEMIS_POOL_SIZE``, ``ARTEMIS_POOL_TIMEOUT_SECONDS``, ``ARTEMIS_WRITE_HOLD_MS`` (how long a write
+        holds its pool connection), ``ARTEMIS_MEMORY_GROWTH_CAP_MB`` and the ``ARTEMIS_FAULT_*`` switches."""
         env = os.environ if env is None else env
 
         def read(name: str, default: float, low: float, high: float) -> float:
@@ -158,6 +159,8 @@ class Settings:
             warmup_seconds=read("ARTEMIS_WARMUP_SECONDS", 0.0, 0, 3600),
             drain_seconds=read("ARTEMIS_DRAIN_SECONDS", 5.0, 0, 600),
             pool_size=int(read("ARTEMIS_POOL_SIZE", 10, 1, 1000)),
+            pool_timeout_seconds=read("ARTEMIS_POOL_TIMEOUT_SECONDS", 1.0, 0.001, 60),
+            write_hold_ms=read("ARTEMIS_WRITE_HOLD_MS", 2.0, 0, 10_000),
             memory_growth_cap_mb=read("ARTEMIS_MEMORY_GROWTH_CAP_MB", 1024.0, 1, 65536),
             faults=Faults.from_env(env),
         )
