@@ -77,7 +77,7 @@ def collect_file(file_path: Path, parent: Any, cfg: ArtemisConfig) -> pytest.Col
         documents = loader.read_documents(file_path, display)
     except loader.ManifestLoadError as err:
         others = gate_collect.gate_paths(cfg, "rules") + gate_collect.gate_paths(cfg, "dashboards")
-        if _gate_root(file_path, others) is not None:
+        if gate_collect.gate_root(file_path, others) is not None:
             return None  # a broken rule or dashboard file: its own gate reports it
         collector = ManifestFile.from_parent(parent, path=file_path)
         collector.error = err
