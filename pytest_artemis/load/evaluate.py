@@ -99,7 +99,7 @@ def evaluate(result: RunResult, plan: Plan, baseline: Baseline, *, history: Hist
                                             f"the last fault (seed {plan.seed})"))
     elif plan.scenario == "endurance":
         ev.gates.append(gates.memory_gate(result.memory, float(baseline.get("memory_growth_mb_per_minute") or 5),
-                                          f"{result.target}/metrics"))
+                                          result.memory_source or f"{result.target}/metrics"))
     elif plan.scenario == "scalability":
         knee_users, table = gates.knee(_steps(result, plan), baseline.limit_with_tolerance("p95_ms"),
                                        baseline.error_rate_percent)

@@ -207,6 +207,7 @@ class RunResult:
     fault_log: list[dict[str, Any]] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
     target: str = ""
+    memory_source: str = ""  # where resident memory was read (Prometheus query or the target's /metrics)
 
     @property
     def duration(self) -> float:

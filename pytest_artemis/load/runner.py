@@ -66,6 +66,7 @@ class RunOptions:
     health_path: str = "/health/ready"
     metrics_path: str | None = "/metrics"
     memory_source: Callable[[], float | None] | None = None
+    memory_source_name: str = ""  # where memory_source reads from, for messages ("" = the target's metrics path)
     fault_switch: FaultSwitch | None = None
     monitors: list[WindowMonitor] = field(default_factory=list)
     progress: Callable[[Progress], None] | None = None
@@ -371,4 +372,6 @@ class _RunState:
             plan=self.plan, samples=merge_samples(self.lines, started), started=started, ended=ended,
             health=list(self.sampler.health), memory=list(self.sampler.memory),
             cpu_warnings=[e["role"] for e in self.events if e["event"] == "cpu_warning"], aborted=self.aborted,
-            fault_log=self.fault_log, artifacts=artifacts, target=self.options.target)
+            fault_log=self.fault_log, artifacts=artifacts, target=self.options.target,
+            memory_source=self.options.memory_source_name if self.options.memory_source is not None
+            else f"{self.options.target}{self.options.metrics_path or ''}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 STRICT_P95 = """
@@ -46,6 +48,8 @@ def test_memory_growth_fails_the_endurance_gate(run_scenario) -> None:
     gate = run.measurement("endurance memory_growth_mb_per_minute")
     assert gate["passed"] is False and gate["value"] > 60
     run.result.stdout.fnmatch_lines(["*memory growth * MB/min > limit 5.0 MB/min*resident-memory samples*"])
+    if shutil.which("prometheus"):  # read through the embedded Prometheus when there is one
+        assert 'from Prometheus http://127.0.0.1:' in gate["details"]["message"]
 
 
 def test_a_sustained_breach_aborts_the_run_early_with_the_window_that_broke_it(run_scenario) -> None:
