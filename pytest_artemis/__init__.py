@@ -11,5 +11,5 @@ from pytest_artemis.checks.registry import check
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import ArtemisError
 
-__all__ = ["ArtemisConfig", "ArtemisError", "Baseline", "Finding", "check", "load_baselines", "__version__"]
+__all__ = ["ArtemisConfig", "ArtemisError", "Baseline", "Finding", "__version__", "check", "load_baselines"]
 __version__ = "0.1.0"

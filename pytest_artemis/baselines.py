@@ -20,7 +20,7 @@ import yaml
 
 from pytest_artemis.errors import BaselineError
 
-__all__ = ["Baseline", "Baselines", "load_baselines", "BUNDLED_BASELINES"]
+__all__ = ["BUNDLED_BASELINES", "Baseline", "Baselines", "load_baselines"]
 
 BUNDLED_BASELINES = Path(str(resources.files("pytest_artemis") / "data" / "baselines.yaml"))
 

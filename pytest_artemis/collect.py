@@ -17,7 +17,7 @@ import pytest
 
 from pytest_artemis.config import ArtemisConfig
 
-__all__ = ["GATE_AREAS", "gate_paths", "gate_root", "extra_args", "collect_file"]
+__all__ = ["GATE_AREAS", "collect_file", "extra_args", "gate_paths", "gate_root"]
 
 #: Gate area -> the config field listing its paths.
 GATE_AREAS: dict[str, str] = {"manifests": "manifests", "rules": "rules", "dashboards": "dashboards"}

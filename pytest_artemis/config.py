@@ -19,14 +19,14 @@ from urllib.parse import urlsplit, urlunsplit
 from pytest_artemis.errors import ConfigError
 
 __all__ = [
-    "ArtemisConfig",
-    "OptionSpec",
+    "ENVIRONMENTS",
     "OPTIONS",
     "PROFILES",
-    "ENVIRONMENTS",
     "SEVERITIES",
-    "resolve",
+    "ArtemisConfig",
+    "OptionSpec",
     "redact_url",
+    "resolve",
 ]
 
 PROFILES: tuple[str, ...] = ("smoke", "ci", "full")
@@ -303,6 +303,42 @@ def _parse_list(spec: OptionSpec, raws: Sequence[str], source: str) -> tuple[Any
     return tuple(_parse_one(spec, raw, source) for raw in raws if raw.strip())
 
 
+def _given(value: Any) -> bool:
+    return value not in (None, "", [], ())
+
+
+def _pick(spec: OptionSpec, cli: Mapping[str, Any], ini: Mapping[str, Any],
+          env: Mapping[str, str]) -> tuple[str, Any] | None:
+    """(source, raw value) of the first of CLI, ini and environment that sets ``spec``; None for the default."""
+    cli_value = cli.get(spec.dest)
+    if spec.kind == "flag" and cli_value:
+        return spec.flag, True
+    if spec.kind != "flag" and _given(cli_value):
+        return spec.flag, cli_value
+    if _given(ini.get(spec.ini)):
+        return f"ini key {spec.ini}", ini[spec.ini]
+    if _given(env.get(spec.env)):
+        raw: Any = env[spec.env].split(",") if spec.kind == "list" else env[spec.env]
+        return f"environment variable {spec.env}", raw
+    return None
+
+
+def _value(spec: OptionSpec, source: str, raw: Any) -> Any:
+    if spec.kind == "flag":
+        return raw if raw is True else _parse_one(spec, str(raw), source)
+    if spec.kind == "list":
+        return _parse_list(spec, list(raw), source)
+    return _parse_one(spec, str(raw), source)
+
+
+def _default(spec: OptionSpec) -> Any:
+    if spec.kind == "list":
+        return tuple(spec.parse(v) for v in spec.default)
+    if isinstance(spec.default, str) and spec.parse is parse_path:
+        return spec.parse(spec.default)
+    return spec.default
+
+
 def resolve(
     cli: Mapping[str, Any],
     ini: Mapping[str, Any],
@@ -313,41 +349,14 @@ def resolve(
     values: dict[str, Any] = {}
     from_cli: set[str] = set()
     for spec in OPTIONS:
-        cli_value = cli.get(spec.dest)
-        ini_value = ini.get(spec.ini)
-        env_value = env.get(spec.env)
-        if spec.kind == "flag":
-            if cli_value:
-                value, from_cli_ = True, True
-            elif ini_value not in (None, "", []):
-                value, from_cli_ = _parse_one(spec, str(ini_value), f"ini key {spec.ini}"), False
-            elif env_value not in (None, ""):
-                value, from_cli_ = _parse_one(spec, env_value, f"environment variable {spec.env}"), False
-            else:
-                value, from_cli_ = spec.default, False
-        elif spec.kind == "list":
-            if cli_value:
-                value, from_cli_ = _parse_list(spec, cli_value, spec.flag), True
-            elif ini_value:
-                value, from_cli_ = _parse_list(spec, list(ini_value), f"ini key {spec.ini}"), False
-            elif env_value:
-                value, from_cli_ = _parse_list(spec, env_value.split(","), f"environment variable {spec.env}"), False
-            else:
-                value, from_cli_ = tuple(spec.parse(v) for v in spec.default), False
-        else:
-            if cli_value is not None:
-                value, from_cli_ = _parse_one(spec, str(cli_value), spec.flag), True
-            elif ini_value not in (None, ""):
-                value, from_cli_ = _parse_one(spec, str(ini_value), f"ini key {spec.ini}"), False
-            elif env_value not in (None, ""):
-                value, from_cli_ = _parse_one(spec, env_value, f"environment variable {spec.env}"), False
-            else:
-                value = spec.parse(spec.default) if isinstance(spec.default, str) and spec.parse is parse_path \
-                    else spec.default
-                from_cli_ = False
-        if from_cli_:
+        picked = _pick(spec, cli, ini, env)
+        if picked is None:
+            values[spec.field] = _default(spec)
+            continue
+        source, raw = picked
+        values[spec.field] = _value(spec, source, raw)
+        if source == spec.flag:
             from_cli.add(spec.field)
-        values[spec.field] = value
     values["ignore_check"] = frozenset(values["ignore_check"])
     for key in ("manifests", "rules", "dashboards"):
         values[key] = tuple(p if p.is_absolute() else rootdir / p for p in values[key])

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 __all__ = [
     "ArtemisError",
-    "ConfigError",
     "BaselineError",
-    "ServiceError",
-    "ServiceStartError",
-    "TargetUnreachableError",
+    "ClusterError",
+    "ConfigError",
+    "DashboardError",
+    "GeneratorSaturatedError",
+    "LoadError",
+    "ManifestError",
     "PrometheusError",
     "PrometheusQueryError",
     "PrometheusUnavailableError",
-    "ManifestError",
     "RuleError",
-    "DashboardError",
-    "LoadError",
-    "GeneratorSaturatedError",
-    "ClusterError",
+    "ServiceError",
+    "ServiceStartError",
+    "TargetUnreachableError",
 ]
 
 

@@ -123,7 +123,7 @@ class ArtemisSessionHooks:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
-        gate = next((value for name, value in report.user_properties if name == GATE_PROPERTY), None)
+        gate = next((str(value) for name, value in report.user_properties if name == GATE_PROPERTY), None)
         self.record.add_report(report, gate or gate_of(k for k in report.keywords if k in _ALL_MARKERS))
         if report.when == "teardown":
             self._write_verdict(final=False)

@@ -33,13 +33,13 @@ from pytest_artemis.checks.findings import Finding
 __all__ = [
     "GATES",
     "LIVE_GATES",
-    "Measurement",
-    "TestOutcome",
+    "USER_PROPERTY",
     "GateSummary",
+    "Measurement",
     "SessionRecord",
+    "TestOutcome",
     "attach",
     "gate_of",
-    "USER_PROPERTY",
 ]
 
 #: Gate family -> markers that put a test in it, in order of precedence.

@@ -9,23 +9,23 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
-    "TERMINOLOGY",
-    "term",
-    "PALETTE",
-    "GREEN",
-    "YELLOW",
-    "RED",
     "BACKGROUND",
-    "FOREGROUND",
-    "TERMINAL_MARKUP",
-    "FONT_FAMILY",
-    "TITLE",
     "DASHBOARD_SECTIONS",
-    "GATE_TITLES",
-    "DEFCON_NAMES",
     "DEFCON_COLOURS",
+    "DEFCON_NAMES",
+    "FONT_FAMILY",
+    "FOREGROUND",
+    "GATE_TITLES",
+    "GREEN",
+    "PALETTE",
+    "RED",
+    "TERMINAL_MARKUP",
+    "TERMINOLOGY",
+    "TITLE",
     "VERDICT_GO",
     "VERDICT_NO_GO",
+    "YELLOW",
+    "term",
 ]
 
 #: Plain term -> Artemis term (the seed's mapping).

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["Severity", "SEVERITY_RANK", "Finding", "at_or_above", "format_findings"]
+__all__ = ["SEVERITY_RANK", "Finding", "Severity", "at_or_above", "format_findings"]
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}

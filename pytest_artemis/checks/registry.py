@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pytest_artemis.checks.findings import SEVERITY_RANK, Finding, Severity
 
-__all__ = ["Check", "REGISTRY", "check", "checks_for", "render_docs"]
+__all__ = ["REGISTRY", "Check", "check", "checks_for", "render_docs"]
 
 F = TypeVar("F", bound=Callable[..., Iterable[Finding]])
 
