@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from pytest_artemis import theme
-from pytest_artemis.checks.findings import SEVERITY_RANK
+from pytest_artemis.checks.findings import SEVERITY_RANK, Finding, format_findings
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.record import SessionRecord
 
@@ -16,6 +17,13 @@ _MAX_FINDINGS = 40
 
 def _markup(role: str) -> dict[str, bool]:
     return dict(theme.TERMINAL_MARKUP[role])
+
+
+_FIELDS = {f.name for f in dataclasses.fields(Finding)}
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    return Finding(**{k: v for k, v in data.items() if k in _FIELDS})
 
 
 def write_mission_status(tr: Any, record: SessionRecord, cfg: ArtemisConfig) -> None:
@@ -31,17 +39,13 @@ def write_mission_status(tr: Any, record: SessionRecord, cfg: ArtemisConfig) -> 
             counts += f", {s.warnings} warnings"
         tr.write(f"  {title:<36} {counts:<52} ")
         tr.write_line(s.verdict, **_markup("ok" if s.verdict == theme.VERDICT_GO else "critical"))
-    findings = [f for t in record.tests.values() if t.outcome in ("failed", "error") for f in t.findings]
-    findings.sort(key=lambda f: -SEVERITY_RANK.get(str(f.get("severity")), 0))
+    findings = [_finding(f) for t in record.tests.values() if t.outcome in ("failed", "error") for f in t.findings]
+    findings.sort(key=lambda f: -SEVERITY_RANK.get(f.severity, 0))
     if findings:
         tr.write_line("")
-        tr.write_line(f"  findings on failed gates ({len(findings)}):")
-        for f in findings[:_MAX_FINDINGS]:
-            obj = "/".join(p for p in (f.get("kind"), f.get("name")) if p)
-            where = " ".join(p for p in (f.get("file"), obj) if p)
-            tr.write_line(f"    [{f.get('severity')}] {f.get('check')}: {where}: {f.get('message')}")
-            if f.get("fix"):
-                tr.write_line(f"        fix: {f['fix']}")
+        tr.write_line(f"  findings on failed gates ({len(findings)}), by object:")
+        for line in format_findings(findings[:_MAX_FINDINGS]).splitlines():
+            tr.write_line("    " + line)
         if len(findings) > _MAX_FINDINGS:
             tr.write_line(f"    ... {len(findings) - _MAX_FINDINGS} more in the verdict file")
     level = record.defcon

@@ -118,7 +118,7 @@ def test_findings_recorded_by_a_test_reach_the_verdict_file(pytester: pytest.Pyt
         """
     )
     result = pytester.runpytest("--artemis-verdict", "v.json")
-    result.stdout.fnmatch_lines(["*[[]critical] probe-readiness-missing: deploy.yaml Deployment/api: readinessProbe missing*"])
+    result.stdout.fnmatch_lines(["*deploy.yaml Deployment/api", "*[[]critical] probe-readiness-missing: container api: readinessProbe missing*"])
     finding = _verdict(pytester.path / "v.json")["findings"][0]
     assert finding["check"] == "probe-readiness-missing"
     assert finding["container"] == "api"
