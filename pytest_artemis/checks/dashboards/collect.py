@@ -16,9 +16,9 @@ from pytest_artemis.checks.dashboards.checks import DashboardContext
 from pytest_artemis.checks.dashboards.model import Dashboard, load_dashboard
 from pytest_artemis.checks.dashboards.theme import THEME_TAG, wants_theme
 from pytest_artemis.checks.findings import Finding, at_or_above
+from pytest_artemis.checks.items import BrokenFileItem, GateItem, GateSkip, config_of
 from pytest_artemis.checks.registry import REGISTRY, checks_for
 from pytest_artemis.checks.rules.inventory import inventory_for
-from pytest_artemis.checks.rules.items import BrokenFileItem, GateItem, GateSkip, config_of
 from pytest_artemis.checks.rules.model import relative
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import DashboardError

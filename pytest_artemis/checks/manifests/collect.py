@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from pytest_artemis import collect as gate_collect
-from pytest_artemis.checks.findings import SEVERITY_RANK, Finding, at_or_above, format_findings
+from pytest_artemis.checks.findings import Finding
+from pytest_artemis.checks.items import GateItem, config_of
 from pytest_artemis.checks.manifests import loader
 from pytest_artemis.checks.manifests.context import ManifestIndex
 from pytest_artemis.checks.manifests.engine import (
@@ -29,20 +30,13 @@ from pytest_artemis.checks.manifests.engine import (
 )
 from pytest_artemis.checks.manifests.model import ManifestObject
 from pytest_artemis.config import ArtemisConfig
-from pytest_artemis.record import attach
 
-__all__ = ["ManifestFile", "ManifestGateFailure", "ManifestItem", "collect_file", "session_index"]
+__all__ = ["ManifestFile", "ManifestItem", "collect_file", "session_index"]
 
 MARKER = "manifests"
 UNREADABLE = "unreadable"
 _INDEX_KEY = pytest.StashKey[ManifestIndex]()
 _INDEX_COMPLETE = pytest.StashKey[bool]()
-
-
-def _config(node: pytest.Item | pytest.Collector) -> ArtemisConfig:
-    from pytest_artemis.plugin import CONFIG_KEY
-
-    return node.config.stash[CONFIG_KEY]
 
 
 def session_index(config: pytest.Config, cfg: ArtemisConfig) -> ManifestIndex:
@@ -96,7 +90,7 @@ class ManifestFile(pytest.File):
     error: loader.ManifestLoadError | None = None
 
     def collect(self) -> Iterator[ManifestItem]:
-        cfg = _config(self)
+        cfg = config_of(self)
         index = session_index(self.config, cfg)
         key = display_path(self.path, cfg.rootdir)
         try:
@@ -117,54 +111,32 @@ class ManifestFile(pytest.File):
             yield ManifestItem.from_parent(self, name=name, obj=obj)
 
 
-class ManifestGateFailure(Exception):
-    """Raised by a manifest item whose findings reach the fail-on severity; carries all its findings."""
-
-    def __init__(self, findings: list[Finding], threshold: str, header: str) -> None:
-        super().__init__(f"{len(at_or_above(findings, threshold))} finding(s) at or above {threshold}")
-        self.findings = findings
-        self.threshold = threshold
-        self.header = header
-
-
-class ManifestItem(pytest.Item):
+class ManifestItem(GateItem):
     """One Kubernetes object (or one unreadable file) of the manifest gate."""
 
     def __init__(self, *, obj: ManifestObject | None = None, error: loader.ManifestLoadError | None = None,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(marker=MARKER, **kwargs)
         self.obj = obj
         self.error = error
-        self.add_marker(MARKER)
 
-    def runtest(self) -> None:
-        cfg = _config(self)
+    def check(self) -> list[Finding]:
         if self.error is not None:
-            ignored = "manifest-unreadable" in cfg.ignore_check
-            findings = [] if ignored else list(manifest_unreadable(self.error))
-            header = f"{self.error}"
-        else:
-            assert self.obj is not None
-            index = _complete_index(self.config, cfg)
-            findings = evaluate(self.obj, index.context(self.obj.scope), ignore=cfg.ignore_check)
-            rendered = f" (rendered from {self.obj.source})" if self.obj.source != self.obj.file else ""
-            header = f"{self.obj.file} {self.obj.namespace}/{self.obj.ref}{rendered}"
-        findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.check, f.container))
-        attach(self, findings=findings)
-        if at_or_above(findings, cfg.fail_on):
-            raise ManifestGateFailure(findings, cfg.fail_on, header)
+            return list(manifest_unreadable(self.error))
+        assert self.obj is not None
+        cfg = config_of(self)
+        index = _complete_index(self.config, cfg)
+        return evaluate(self.obj, index.context(self.obj.scope), ignore=cfg.ignore_check)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, ManifestGateFailure):
-            failure = excinfo.value
-            count = len(at_or_above(failure.findings, failure.threshold))
-            return (f"{failure.header}: {count} finding(s) at or above {failure.threshold} (--artemis-fail-on)\n"
-                    + format_findings(failure.findings))
-        return super().repr_failure(excinfo, style)
+    def header(self) -> str:
+        if self.obj is None:
+            return str(self.error)
+        rendered = f" (rendered from {self.obj.source})" if self.obj.source != self.obj.file else ""
+        return f"{self.obj.file} {self.obj.namespace}/{self.obj.ref}{rendered}"
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         if self.obj is not None:
-            cfg = _config(self)
+            cfg = config_of(self)
             origin = cfg.rootdir / self.obj.file
             return (origin if origin.exists() else self.path), (self.obj.line - 1 if self.obj.line else None), \
                 f"{self.obj.namespace}/{self.obj.ref}"

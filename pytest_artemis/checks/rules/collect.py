@@ -19,11 +19,11 @@ import pytest
 
 from pytest_artemis.baselines import load_baselines
 from pytest_artemis.checks.findings import Finding
+from pytest_artemis.checks.items import BrokenFileItem, GateItem, GateSkip
 from pytest_artemis.checks.registry import checks_for
 from pytest_artemis.checks.rules import promtool
 from pytest_artemis.checks.rules.checks import RuleContext
 from pytest_artemis.checks.rules.inventory import inventory_for
-from pytest_artemis.checks.rules.items import BrokenFileItem, GateItem, GateSkip
 from pytest_artemis.checks.rules.model import (
     YAML_SUFFIXES,
     UnitTestFile,

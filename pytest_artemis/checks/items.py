@@ -1,8 +1,9 @@
-"""The pytest items of the static gates (rules and dashboards): run checks, record findings, fail once.
+"""The pytest items of the static gates (manifests, rules, dashboards): run checks, record findings, fail once.
 
-A :class:`GateItem` runs a callable returning findings, attaches them to itself for the verdict
-file, and fails when any finding reaches ``--artemis-fail-on``, listing them all grouped by object.
-A :class:`BrokenFileItem` is the single failing item of a file that cannot be read or parsed.
+A :class:`GateItem` computes findings (a ``run`` callable, or :meth:`GateItem.check` in a subclass),
+drops the ids in ``--artemis-ignore-check``, attaches all of them to itself for the verdict file, and
+fails when any reaches ``--artemis-fail-on``, listing them all grouped by object. A
+:class:`BrokenFileItem` is the single failing item of a file that cannot be read or parsed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ __all__ = ["BrokenFileItem", "GateFailure", "GateItem", "GateSkip", "config_of"]
 
 
 class GateFailure(AssertionError):
-    """Findings at or above the fail-on severity; the message lists them."""
+    """Findings at or above the fail-on severity; the message lists them all, grouped by object."""
+
+    def __init__(self, findings: list[Finding], threshold: str, header: str = "") -> None:
+        count = len(at_or_above(findings, threshold))
+        lead = f"{header}: " if header else ""
+        super().__init__(f"{lead}{count} finding(s) at or above {threshold} (--artemis-fail-on):\n"
+                         + format_findings(findings))
+        self.findings = findings
 
 
 class GateSkip(Exception):
@@ -42,18 +50,28 @@ class GateItem(pytest.Item):
     def __init__(
         self,
         *,
-        run: Callable[[], Iterable[Finding] | tuple[Iterable[Finding], Measurement]],
         marker: str,
+        run: Callable[[], Iterable[Finding] | tuple[Iterable[Finding], Measurement]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._run = run
         self.add_marker(marker)
 
+    def check(self) -> Iterable[Finding] | tuple[Iterable[Finding], Measurement]:
+        """The findings of this item (and optionally a measurement); subclasses without ``run`` override it."""
+        if self._run is None:
+            raise TypeError(f"{type(self).__name__} needs a run callable or its own check()")
+        return self._run()
+
+    def header(self) -> str:
+        """What the failure message names first (the object or file); empty for the item's own id."""
+        return ""
+
     def runtest(self) -> None:
         cfg = config_of(self)
         try:
-            result = self._run()
+            result = self.check()
         except GateSkip as err:
             pytest.skip(str(err))
         measurement = None
@@ -62,14 +80,12 @@ class GateItem(pytest.Item):
         else:
             found = result
         findings = sorted((f for f in found if f.check not in cfg.ignore_check),
-                          key=lambda f: (-SEVERITY_RANK[f.severity], f.check, f.name))
+                          key=lambda f: (-SEVERITY_RANK[f.severity], f.check, f.name, f.container))
         if measurement is not None:
             attach(self, measurement=measurement)
         attach(self, findings=findings)
-        failing = at_or_above(findings, cfg.fail_on)
-        if failing:
-            raise GateFailure(f"{len(failing)} finding(s) at or above {cfg.fail_on} (--artemis-fail-on):\n"
-                              + format_findings(findings))
+        if at_or_above(findings, cfg.fail_on):
+            raise GateFailure(findings, cfg.fail_on, self.header())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, (GateFailure, ArtemisError)):
