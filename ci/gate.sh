@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh
 mkdir -p reports
-exec python3 -m pytest --artemis-verdict reports/verdict.json --alluredir reports/allure-results \
+exec "${PYTHON:-python3}" -m pytest --artemis-verdict reports/verdict.json --alluredir reports/allure-results \
   --clean-alluredir "$@"

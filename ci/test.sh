@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh
-exec python3 -m pytest tests -n auto -p no:cacheprovider "$@"
+exec "${PYTHON:-python3}" -m pytest tests -n auto -p no:cacheprovider "$@"

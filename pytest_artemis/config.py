@@ -339,15 +339,26 @@ def _default(spec: OptionSpec) -> Any:
     return spec.default
 
 
+_GATE_PATHS = ("manifests", "rules", "dashboards")
+_DIRS = ("history", "artifacts")
+
+
 def resolve(
     cli: Mapping[str, Any],
     ini: Mapping[str, Any],
     env: Mapping[str, str],
     rootdir: Path,
+    invocation_dir: Path | None = None,
 ) -> ArtemisConfig:
-    """Build the frozen config; ``cli`` maps dest -> raw value (None when not given), ``ini`` likewise."""
+    """Build the frozen config; ``cli`` maps dest -> raw value (None when not given), ``ini`` likewise.
+
+    Relative paths from the command line or the environment are taken from ``invocation_dir`` (where pytest
+    was started); those from the ini file or the defaults from ``rootdir``. Gate paths that were set on
+    purpose (not the defaults) must exist.
+    """
     values: dict[str, Any] = {}
     from_cli: set[str] = set()
+    given_by: dict[str, str] = {}
     for spec in OPTIONS:
         picked = _pick(spec, cli, ini, env)
         if picked is None:
@@ -355,12 +366,25 @@ def resolve(
             continue
         source, raw = picked
         values[spec.field] = _value(spec, source, raw)
+        given_by[spec.field] = source
         if source == spec.flag:
             from_cli.add(spec.field)
     values["ignore_check"] = frozenset(values["ignore_check"])
-    for key in ("manifests", "rules", "dashboards"):
-        values[key] = tuple(p if p.is_absolute() else rootdir / p for p in values[key])
-    for key in ("history", "artifacts"):
+
+    def base(field: str) -> Path:
+        source = given_by.get(field)
+        if invocation_dir is None or source is None or source.startswith("ini key"):
+            return rootdir
+        return invocation_dir
+
+    for key in _GATE_PATHS:
+        values[key] = tuple(p if p.is_absolute() else base(key) / p for p in values[key])
+        if key in given_by:
+            missing = [str(p) for p in values[key] if not p.exists()]
+            if missing:
+                raise ConfigError(f"{given_by[key]} got {', '.join(missing)}; it accepts existing files or "
+                                  "directories (nothing is there)")
+    for key in _DIRS:
         if not values[key].is_absolute():
-            values[key] = rootdir / values[key]
+            values[key] = base(key) / values[key]
     return ArtemisConfig(rootdir=rootdir, from_cli=frozenset(from_cli), **values)

@@ -6,18 +6,21 @@ Sections: options, configuration, collection, reporting, session end.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import Any
 
 import pytest
 
 from pytest_artemis import collect as _collect
+from pytest_artemis import theme
 from pytest_artemis.baselines import load_baselines
 from pytest_artemis.config import OPTIONS, ArtemisConfig, resolve
 from pytest_artemis.errors import ConfigError
 from pytest_artemis.record import GATES, SessionRecord, gate_of
 from pytest_artemis.reporting import allure as _allure
 from pytest_artemis.reporting import terminal as _terminal
+from pytest_artemis.services import processes as _processes
 
 pytest_plugins = [
     "pytest_artemis.fixtures.core",
@@ -73,18 +76,18 @@ def pytest_configure(config: pytest.Config) -> None:
     cli = {spec.dest: config.getoption(spec.dest) for spec in OPTIONS}
     ini = {spec.ini: config.getini(spec.ini) for spec in OPTIONS}
     try:
-        cfg = resolve(cli, ini, os.environ, config.rootpath)
+        cfg = resolve(cli, ini, os.environ, config.rootpath, config.invocation_params.dir)
         if cfg.baselines is not None:
             load_baselines(cfg.baselines)
+        record = SessionRecord(cfg.as_public_dict())
+        if cfg.verdict is not None and not hasattr(config, "workerinput"):
+            record.write(cfg.verdict)
     except ConfigError as err:
         raise pytest.UsageError(str(err)) from err
     config.stash[CONFIG_KEY] = cfg
-    record = SessionRecord(cfg.as_public_dict())
     config.stash[RECORD_KEY] = record
     explicit = config.args_source == pytest.Config.ArgsSource.ARGS
     config.args.extend(_collect.extra_args(cfg, config.args, explicit))  # workers too: they collect
-    if cfg.verdict is not None and not hasattr(config, "workerinput"):
-        record.write(cfg.verdict)
     config.pluginmanager.register(ArtemisSessionHooks(config), "artemis-session")
 
 
@@ -107,6 +110,19 @@ class ArtemisSessionHooks:
         self.record = config.stash[RECORD_KEY]
         self.is_worker = hasattr(config, "workerinput")
         self.alluredir = _allure.alluredir(config)
+        self._unregister = lambda: None
+        self.write_error = ""
+        if self.is_worker:  # a worker whose controller dies stops its services at once (not after its test)
+            _processes.install_signal_handlers()
+            _processes.follow_parent()
+        else:  # SIGTERM/SIGHUP (a CI timeout): the verdict file says so before the session dies
+            _processes.install_signal_handlers()
+            self._unregister = _processes.on_fatal_signal(self._terminated)
+
+    def _terminated(self, sig: int) -> None:
+        self.record.status = "interrupted"
+        self.record.crash = f"terminated by {signal.Signals(sig).name}"
+        self._write_verdict(final=True)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
@@ -131,6 +147,8 @@ class ArtemisSessionHooks:
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> None:
         if not self.is_worker:
             _terminal.write_mission_status(terminalreporter, self.record, self.cfg)
+            if self.write_error:
+                terminalreporter.write_line(f"  {self.write_error}", **theme.TERMINAL_MARKUP["critical"])
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.record.status = "interrupted"
@@ -156,6 +174,7 @@ class ArtemisSessionHooks:
             _allure.write_session_files(self.alluredir, self.record)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._unregister()
         if self.record.status == "running":
             self.record.status = "crashed"
             self.record.crash = self.record.crash or "session ended before it finished"
@@ -165,7 +184,10 @@ class ArtemisSessionHooks:
         if final:
             self.record.finished = time.time()
         if self.cfg.verdict is not None and not self.is_worker:
-            self.record.write(self.cfg.verdict)
+            try:
+                self.record.write(self.cfg.verdict)
+            except ConfigError as err:  # the disk filled up mid-run: say so at the end, never crash the session
+                self.write_error = str(err)
 
 
 _ALL_MARKERS = {m for markers in GATES.values() for m in markers}

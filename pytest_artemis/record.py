@@ -9,11 +9,14 @@ DEFCON, derived from the worst outcome (5 = peace, 1 = war):
 
 ====  ==============  ===================================================================
 5     FADE OUT        every gate passed, no warning findings
-4     DOUBLE TAKE     passed, but with warning findings or skipped gates
+4     DOUBLE TAKE     passed, but with warning findings or skipped gates; or no test ran at all (NO-GO)
 3     ROUND HOUSE     a static gate (manifests, rules, dashboards) failed or errored
 2     FAST PACE       a live gate (probes, load scenarios, rollout, other tests) failed or errored
-1     COCKED PISTOL   the session was interrupted or crashed: nothing can be vouched for
+1     COCKED PISTOL   the session was interrupted, crashed or has not finished: nothing can be vouched for
 ====  ==============  ===================================================================
+
+The verdict file is rewritten after every test with ``status: running``; until the session finishes it
+says NO-GO at DEFCON 1, so the file a killed session leaves behind (SIGKILL, a CI timeout) never reads GO.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any, Literal
 
 from pytest_artemis import theme
 from pytest_artemis.checks.findings import Finding
+from pytest_artemis.errors import ConfigError
 
 __all__ = [
     "GATES",
@@ -183,7 +187,7 @@ class SessionRecord:
 
     @property
     def verdict(self) -> str:
-        if self.status in ("interrupted", "crashed"):
+        if self.status != "complete" or not self.tests:  # a gate that checked nothing vouches for nothing
             return theme.VERDICT_NO_GO
         if any(s.verdict == theme.VERDICT_NO_GO for s in self.summaries().values()):
             return theme.VERDICT_NO_GO
@@ -191,7 +195,7 @@ class SessionRecord:
 
     @property
     def defcon(self) -> int:
-        if self.status in ("interrupted", "crashed"):
+        if self.status != "complete":
             return 1
         summaries = self.summaries()
         bad = {g for g, s in summaries.items() if s.failed or s.error}
@@ -199,7 +203,7 @@ class SessionRecord:
             return 2
         if bad:
             return 3
-        if any(s.warnings or s.skipped for s in summaries.values()):
+        if not summaries or any(s.warnings or s.skipped for s in summaries.values()):
             return 4
         return 5
 
@@ -226,16 +230,29 @@ class SessionRecord:
         }
 
     def write(self, path: Path) -> None:
-        """Write the verdict JSON atomically (a reader never sees half a file)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".verdict-", suffix=".json")
+        """Write the verdict JSON atomically (a reader never sees half a file).
+
+        A path that cannot be written raises :class:`~pytest_artemis.errors.ConfigError` naming it.
+        """
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".verdict-", suffix=".json")
+        except OSError as err:
+            raise _unwritable(path, err) from err
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(self.as_dict(), fh, indent=2, default=str)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as err:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(err, OSError):
+                raise _unwritable(path, err) from err
             raise
+
+
+def _unwritable(path: Path, err: OSError) -> ConfigError:
+    where = f" ({err.filename})" if err.filename and str(err.filename) != str(path) else ""
+    return ConfigError(f"verdict file {path} cannot be written: {err.strerror or err}{where}")
 
 
 def _short(report: Any) -> str:

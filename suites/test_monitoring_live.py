@@ -113,6 +113,11 @@ class Stack:
     target: Target
     prom: PromClient
     private: bool
+    notes: tuple[str, ...] = ()  # what the private Prometheus left out (rule files it skipped)
+
+    def explain(self) -> str:
+        """The notes as a suffix for failure messages ('' when Prometheus loaded everything)."""
+        return "".join(f"\n  note: {note}" for note in self.notes)
 
 
 def _critical_alerts(prom: PromClient) -> list[str]:
@@ -147,7 +152,7 @@ class Exercise:
                 self.results[phase] = err
         result = self.results[phase]
         if isinstance(result, ArtemisError):
-            raise result
+            pytest.fail(f"{phase} phase: {result}{self.stack.explain()}", pytrace=False)
         return result
 
     def quiet(self) -> dict[str, Any]:
@@ -214,7 +219,7 @@ def monitoring_stack(request: pytest.FixtureRequest, artemis_config: ArtemisConf
                                   promtool=cfg.promtool_bin).start()
         client = server.client()
         try:
-            yield Stack(target, client, True)
+            yield Stack(target, client, True, tuple(server.notes))
         finally:
             client.close()
     finally:
@@ -246,8 +251,8 @@ def test_every_dashboard_panel_query_returns_data_after_traffic(
     assert results, f"{ctx.file}: no Prometheus panel queries found"
     if findings:
         pytest.fail(f"{ctx.file}: {len(findings)} of {len(results)} panel queries returned no data after "
-                    f"{quiet['requests']} requests:\n" + "\n".join(f"  panel {f.name}: {f.message}" for f in findings),
-                    pytrace=False)
+                    f"{quiet['requests']} requests:\n" + "\n".join(f"  panel {f.name}: {f.message}" for f in findings)
+                    + exercise.stack.explain(), pytrace=False)
 
 
 @pytest.mark.rules
@@ -259,7 +264,7 @@ def test_no_critical_alert_is_active_while_faults_are_off(exercise: Exercise, ar
                                active=quiet["critical_alerts"], statuses=quiet["statuses"])
     assert quiet["critical_alerts"] == [], (
         f"critical alerts active with every fault off after {quiet['requests']} requests "
-        f"(statuses {quiet['statuses']}): {', '.join(quiet['critical_alerts'])}")
+        f"(statuses {quiet['statuses']}): {', '.join(quiet['critical_alerts'])}{exercise.stack.explain()}")
 
 
 FAULT_ALERTS = [
@@ -283,4 +288,4 @@ def test_a_fault_raises_its_critical_alert(exercise: Exercise, artemis_record: A
                                state=outcome["state"], statuses=outcome["statuses"])
     assert outcome["state"] in ("pending", "firing"), (
         f"{alert} stayed {outcome['state']} for {ALERT_TIMEOUT_SECONDS:g} s under {fault} "
-        f"({outcome['requests']} requests, statuses {outcome['statuses']})")
+        f"({outcome['requests']} requests, statuses {outcome['statuses']}){exercise.stack.explain()}")

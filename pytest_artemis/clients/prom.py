@@ -182,12 +182,19 @@ class PromClient:
         """Poll :meth:`query_value` until ``predicate(value)`` holds; return that value.
 
         On timeout raise :class:`PrometheusError` naming the expression, what was awaited and the last value.
+        A predicate written for numbers (``lambda v: v > 0``) simply does not hold while there is no data.
         """
         deadline = time.monotonic() + timeout
         last: float | None = None
         while True:
             last = self.query_value(expr)
-            if predicate(last):
+            try:
+                held = predicate(last)
+            except TypeError:
+                if last is not None:
+                    raise
+                held = False
+            if held:
                 return last
             if time.monotonic() >= deadline:
                 what = description or getattr(predicate, "__doc__", None) or "the predicate"

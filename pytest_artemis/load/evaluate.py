@@ -9,6 +9,8 @@ reach (80 % of the planned requests/s), and the message says so when it was scal
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,7 @@ from pytest_artemis.load.gates import GateResult, History, WindowMonitor
 from pytest_artemis.load.results import RunResult
 from pytest_artemis.load.scenarios import Plan
 
-__all__ = ["REACHABLE_SHARE", "Evaluation", "evaluate", "planned_average_rps", "window_monitors"]
+__all__ = ["REACHABLE_SHARE", "Evaluation", "evaluate", "plan_signature", "planned_average_rps", "window_monitors"]
 
 #: Share of the planned requests/s a healthy run reaches (ramp-up and the last partial second cost the rest).
 REACHABLE_SHARE = 0.8
@@ -43,6 +45,16 @@ def planned_average_rps(plan: Plan) -> float:
     """Requests/s the default mix sends on average over the shape."""
     total = sum((end - start) * stage.users * plan.rate_per_user for start, end, stage in plan.shape.windows())
     return total / plan.duration if plan.duration else 0.0
+
+
+def plan_signature(plan: Plan, user_code: str = "") -> str:
+    """A short stable id of what a run sends (shape, rates, budget, workers, chaos seed and faults, user code).
+
+    The regression gate compares a run only with green runs of the same signature.
+    """
+    data = {**plan.as_dict(), "user_code": user_code}
+    data.pop("params", None)  # the shape, rate and budget already say what the parameters changed
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def window_monitors(plan: Plan, baseline: Baseline) -> list[WindowMonitor]:
@@ -74,8 +86,12 @@ def _steps(result: RunResult, plan: Plan) -> list[tuple[int, float, float | None
 
 
 def evaluate(result: RunResult, plan: Plan, baseline: Baseline, *, history: History | None = None,
-             own_users: bool = False, monitors: list[WindowMonitor] | None = None) -> Evaluation:
-    """All gates of ``plan.scenario`` on ``result``; appends the figures to ``history`` (green or not)."""
+             own_users: bool = False, monitors: list[WindowMonitor] | None = None,
+             user_code: str = "") -> Evaluation:
+    """All gates of ``plan.scenario`` on ``result``; appends the figures to ``history`` (green or not).
+
+    ``user_code`` names the user classes (a locustfile path; '' for the default mix) for the plan signature.
+    """
     ev = Evaluation()
     if plan.scenario == "chaos":
         # faults are injected on purpose: chaos gates on availability, recovery and the steady state
@@ -107,7 +123,8 @@ def evaluate(result: RunResult, plan: Plan, baseline: Baseline, *, history: Hist
     ev.saturated = gates.generator_health(result)
     total = result.total
     ev.figures = {"p95_ms": total.p(95), "p99_ms": total.p(99), "error_rate_percent": total.error_rate_percent,
-                  "rps": result.rps, "profile": plan.profile, "requests": total.requests}
+                  "rps": result.rps, "profile": plan.profile, "requests": total.requests,
+                  "plan": plan_signature(plan, user_code), "seed": plan.seed}
     if history is not None and not ev.saturated and total.requests:
         ev.gates.append(gates.regression_gate(
             history, ev.figures,

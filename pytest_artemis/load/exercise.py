@@ -66,7 +66,8 @@ class Exercise:
         for name, path in self.result.artifacts.items():
             self.artifacts[name] = Path(path)
         self.evaluation = evaluate(self.result, self.plan, self.baseline, history=self.history,
-                                   own_users=self.options.locustfile is not None, monitors=monitors)
+                                   own_users=self.options.locustfile is not None, monitors=monitors,
+                                   user_code=str(self.options.locustfile or ""))
         self.evaluation.gates[:0] = [g for g in (before, after) if g is not None]
         return self
 

@@ -9,6 +9,8 @@ last green runs (:class:`History`), generator health, spike recovery, scalabilit
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
 import os
@@ -16,7 +18,7 @@ import statistics
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +139,7 @@ class WindowMonitor:
         self.abort_after, self.min_requests = abort_after, min_requests
         self._recent: deque[Sample] = deque()
         self.worst: Breach | None = None
+        self.highest: Breach | None = None  # the highest full-window value, broken or not
         self.first_breach: Breach | None = None
         self.breached_for = 0.0
         self.abort: Breach | None = None
@@ -159,6 +162,8 @@ class WindowMonitor:
         for s in self._recent:
             total.add(s.total)
         value = self._value(total)
+        if value is not None and (self.highest is None or value > self.highest.value):
+            self.highest = Breach(self._recent[0].t, sample.t + 1, value)
         if value is None or value <= self.limit:
             self.breached_for = 0.0
             return None
@@ -183,13 +188,19 @@ def window_gate(result: RunResult, monitor: WindowMonitor) -> GateResult:
     for sample in result.samples:
         fresh.feed(sample)
     name = f"{monitor.metric} per {monitor.window:g} s window"
+    unit = "%" if monitor.metric == "error_rate_percent" else "ms"
     if fresh.worst is None:
-        return GateResult(name, None, monitor.limit, "", "<=", True,
-                          f"every {monitor.window:g} s window held {monitor.metric} <= {monitor.limit:,.1f}")
+        highest = fresh.highest
+        shown = (f"; highest {highest.value:,.1f} {unit} in the window {highest.start:g}-{highest.end:g} s"
+                 if highest is not None else f"; no full window with {monitor.min_requests} requests")
+        return GateResult(name, None if highest is None else round(highest.value, 3), monitor.limit, unit, "<=", True,
+                          f"every {monitor.window:g} s window held {monitor.metric} <= {monitor.limit:,.1f} {unit}"
+                          + shown, {} if highest is None else {"window_start": highest.start,
+                                                                "window_end": highest.end})
     message = "worst: " + fresh.describe(fresh.worst)
     if result.aborted:
         message = f"run aborted: {result.aborted}; " + message
-    return GateResult(name, round(fresh.worst.value, 3), monitor.limit, "", "<=", False, message,
+    return GateResult(name, round(fresh.worst.value, 3), monitor.limit, unit, "<=", False, message,
                       {"window_start": fresh.worst.start, "window_end": fresh.worst.end})
 
 
@@ -202,38 +213,66 @@ class History:
     def __init__(self, directory: Path, scenario: str, keep: int = 50) -> None:
         self.path = Path(directory) / f"{scenario}.json"
         self.keep = keep
+        self.problem = ""  # why the file could not be read ('' when it could, or does not exist yet)
 
     def runs(self) -> list[dict[str, Any]]:
+        """The runs on file; an unreadable file counts as no runs (never blocks a release) and sets :attr:`problem`."""
+        self.problem = ""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return []
-        except (OSError, ValueError):
-            return []  # an unreadable history never blocks a release; it is rewritten on the next green run
-        return [r for r in data.get("runs", []) if isinstance(r, dict)] if isinstance(data, dict) else []
+        except (OSError, ValueError) as err:
+            self.problem = f"{self.path} cannot be read: {err}"
+            return []
+        if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+            self.problem = f"{self.path}: expected a JSON object with a 'runs' list, got {type(data).__name__}"
+            return []
+        return [r for r in data["runs"] if isinstance(r, dict)]
 
     def green(self) -> list[dict[str, Any]]:
         return [r for r in self.runs() if r.get("green")]
 
-    def append(self, figures: dict[str, Any], green: bool) -> None:
-        runs = (self.runs() + [{"time": time.time(), "green": green, **figures}])[-self.keep:]
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serialise read-modify-write of the file across processes (parallel test workers share it)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".history-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"runs": runs}, fh, indent=1)
-        os.replace(tmp, self.path)
+        with (self.path.parent / f".{self.path.name}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def append(self, figures: dict[str, Any], green: bool) -> None:
+        with self._locked():
+            runs = (self.runs() + [{"time": time.time(), "green": green, **figures}])[-self.keep:]
+            if self.problem and self.path.exists():  # keep the unreadable file for a person to look at
+                os.replace(self.path, self.path.with_name(f"{self.path.stem}.unreadable-{int(time.time())}.json"))
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".history-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"runs": runs}, fh, indent=1)
+            os.replace(tmp, self.path)
 
 
 def regression_gate(history: History, figures: dict[str, Any], *, key: str = "p95_ms",
-                    tolerance_percent: float = 25.0, noise_floor: float = 5.0, min_samples: int = 3) -> GateResult:
-    """Compare ``figures[key]`` with the median of the last green runs (higher is worse)."""
-    green = [float(r[key]) for r in history.green()[-10:] if r.get(key) is not None]
+                    tolerance_percent: float = 25.0, noise_floor: float = 5.0, min_samples: int = 3,
+                    match: Sequence[str] = ("plan",)) -> GateResult:
+    """Compare ``figures[key]`` with the median of the last green runs (higher is worse).
+
+    Only green runs whose ``match`` figures equal this run's count (by default the plan signature: the same
+    scenario figures, workers, user code and chaos seed), so a run is never held to a different plan's latency.
+    """
+    like = [r for r in history.green() if all(r.get(k) == figures.get(k) for k in match if k in figures)]
+    green = [float(r[key]) for r in like[-10:] if r.get(key) is not None]
     value = figures.get(key)
     name = f"{key} regression"
     if len(green) < min_samples or value is None:
+        same = " of the same plan" if any(k in figures for k in match) else ""
+        problem = f" (history {history.problem}; it is kept aside and started afresh)" if history.problem else ""
         return GateResult(name, value, None, "ms", "<=", True,
-                          f"{key}: {len(green)} green run(s) in {history.path}, {min_samples} needed to compare; "
-                          "gate not applied", {"green_runs": len(green)})
+                          f"{key}: {len(green)} green run(s){same} in {history.path}{problem}, {min_samples} needed "
+                          "to compare; gate not applied", {"green_runs": len(green)})
     reference = statistics.median(green)
     limit = max(reference * (1 + tolerance_percent / 100), reference + noise_floor)
     passed = float(value) <= limit

@@ -204,6 +204,7 @@ class RunResult:
     memory: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, resident bytes)
     cpu_warnings: list[str] = field(default_factory=list)  # roles for which Locust warned about CPU
     aborted: str = ""  # why the run stopped early (sustained SLO breach), "" when it ran to its end
+    end_reason: str = ""  # how Locust ended: shape finished, request budget spent, time bound reached, terminated
     fault_log: list[dict[str, Any]] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
     target: str = ""
@@ -277,7 +278,8 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         return {
             "scenario": getattr(self.plan, "scenario", ""), "target": self.target,
-            "duration_s": round(self.duration, 3), "aborted": self.aborted, "resolution": RESOLUTION,
+            "duration_s": round(self.duration, 3), "aborted": self.aborted, "end_reason": self.end_reason,
+            "resolution": RESOLUTION,
             **self.total.figures(), "rps": round(self.rps, 2),
             "availability_percent": _r(self.availability_percent),
             "endpoints": {k: v.figures(self.load_seconds or None) for k, v in sorted(self.endpoints.items())},

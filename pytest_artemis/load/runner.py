@@ -372,6 +372,7 @@ class _RunState:
             plan=self.plan, samples=merge_samples(self.lines, started), started=started, ended=ended,
             health=list(self.sampler.health), memory=list(self.sampler.memory),
             cpu_warnings=[e["role"] for e in self.events if e["event"] == "cpu_warning"], aborted=self.aborted,
+            end_reason=str(finished[-1].get("reason", "")) if finished else "no end reported",
             fault_log=self.fault_log, artifacts=artifacts, target=self.options.target,
             memory_source=self.options.memory_source_name if self.options.memory_source is not None
             else f"{self.options.target}{self.options.metrics_path or ''}")

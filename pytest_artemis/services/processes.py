@@ -13,6 +13,11 @@ and when the parent receives SIGTERM or SIGHUP with the default handler in place
 from the main thread also gets SIGKILL from the kernel when its parent dies (``PR_SET_PDEATHSIG``), so even
 a killed test session leaves no orphans. Children run in their own session, so a terminal's Ctrl-C reaches pytest only and
 pytest's teardown stops them in order.
+
+* :func:`install_signal_handlers` - put that SIGTERM/SIGHUP handler in place now (it is installed anyway by
+  the first ``start()``); :func:`on_fatal_signal` registers a callback it runs first (e.g. to write a verdict).
+* :func:`follow_parent` - make *this* process receive SIGTERM when its parent dies (a pytest-xdist worker
+  whose controller is killed then stops its services at once instead of running on).
 """
 
 from __future__ import annotations
@@ -36,9 +41,19 @@ from typing import IO, Self
 
 from pytest_artemis.errors import ServiceStartError
 
-__all__ = ["ManagedProcess", "free_port", "http_ok", "running_processes", "stop_all"]
+__all__ = [
+    "ManagedProcess",
+    "follow_parent",
+    "free_port",
+    "http_ok",
+    "install_signal_handlers",
+    "on_fatal_signal",
+    "running_processes",
+    "stop_all",
+]
 
 _LIVE: dict[int, ManagedProcess] = {}
+_OWNER = os.getpid()
 _LOCK = threading.Lock()
 _PR_SET_PDEATHSIG = 1
 
@@ -66,12 +81,32 @@ def http_ok(url: str, status: int = 200, timeout: float = 1.0) -> Callable[[], b
     return check
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def _set_pdeathsig(sig: int) -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        return bool(libc.prctl(_PR_SET_PDEATHSIG, sig) == 0)
     except (OSError, AttributeError):
-        pass
+        return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    _set_pdeathsig(signal.SIGKILL)
+
+
+def follow_parent(sig: int = signal.SIGTERM) -> bool:
+    """Have the kernel send ``sig`` to this process when its parent dies (Linux); True when in force.
+
+    With SIGTERM the handler of :func:`install_signal_handlers` stops this process's children first. If the
+    parent died while this was being set up (we were re-parented) the signal is sent at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    parent = os.getppid()
+    if not _set_pdeathsig(sig):
+        return False
+    if os.getppid() != parent:
+        os.kill(os.getpid(), sig)
+    return True
 
 
 def _pdeathsig_safe() -> bool:
@@ -125,7 +160,7 @@ class ManagedProcess:
         """Start the child in its own session; its stdout and stderr go to the log file."""
         if self.popen is not None:
             raise ServiceStartError(f"{self.name} was already started (pid {self.pid})")
-        _install_signal_handlers()
+        install_signal_handlers()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         try:
@@ -218,7 +253,12 @@ def running_processes() -> list[ManagedProcess]:
 
 
 def stop_all(timeout: float = 2.0) -> None:
-    """Stop every process started here and not yet stopped (atexit and signal path)."""
+    """Stop every process started here and not yet stopped (atexit and signal path).
+
+    A forked copy of this process (multiprocessing) inherits the list but owns none of it: it stops nothing.
+    """
+    if os.getpid() != _OWNER:
+        return
     for process in running_processes():
         with contextlib.suppress(Exception):
             process.stop(timeout)
@@ -226,15 +266,32 @@ def stop_all(timeout: float = 2.0) -> None:
 
 _HANDLED = (signal.SIGTERM, signal.SIGHUP)
 _installed = False
+_CALLBACKS: list[Callable[[int], None]] = []
+
+
+def on_fatal_signal(callback: Callable[[int], None]) -> Callable[[], None]:
+    """Run ``callback(signal number)`` when SIGTERM/SIGHUP ends this process; returns the unregister function."""
+    _CALLBACKS.append(callback)
+
+    def unregister() -> None:
+        with contextlib.suppress(ValueError):
+            _CALLBACKS.remove(callback)
+
+    return unregister
 
 
 def _on_fatal_signal(sig: int, frame: FrameType | None) -> None:
-    stop_all(timeout=1.0)
+    if os.getpid() == _OWNER:  # not in a forked copy (multiprocessing): it owns neither callbacks nor children
+        signal.signal(sig, signal.SIG_IGN)  # a second signal while we clean up must not interrupt the clean-up
+        for callback in _CALLBACKS[:]:  # a callback may unregister itself
+            with contextlib.suppress(Exception):
+                callback(sig)
+        stop_all(timeout=1.0)
     signal.signal(sig, signal.SIG_DFL)
     os.kill(os.getpid(), sig)
 
 
-def _install_signal_handlers() -> None:
+def install_signal_handlers() -> None:
     """Stop children before dying of SIGTERM/SIGHUP, where nobody else handles those signals."""
     global _installed
     if _installed or threading.current_thread() is not threading.main_thread():

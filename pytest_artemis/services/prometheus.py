@@ -154,18 +154,21 @@ class PrometheusServer:
     def start(self, timeout: float = 30.0) -> Self:
         """Start, then wait until the target is scraped (``up == 1``)."""
         self._workdir = Path(tempfile.mkdtemp(prefix="artemis-prometheus-"))
-        rule_files = self._select_rules()
         try:
-            self._launch(rule_files, timeout)
-        except ServiceStartError as err:
-            if not rule_files:
-                self.stop()
-                raise
-            self.notes.append("Prometheus refused the rule files; started without them: "
-                              + str(err).splitlines()[-1][:200])
-            self.process = None
-            self._launch([], timeout)
-        self._wait_scraped(timeout)
+            rule_files = self._select_rules()
+            try:
+                self._launch(rule_files, timeout)
+            except ServiceStartError as err:
+                if not rule_files:
+                    raise
+                self.notes.append("Prometheus refused the rule files; started without them: "
+                                  + str(err).splitlines()[-1][:200])
+                self.process = None
+                self._launch([], timeout)
+            self._wait_scraped(timeout)
+        except BaseException:  # a failed start (or Ctrl-C while starting) leaves no process and no TSDB behind
+            self.stop()
+            raise
         return self
 
     def _wait_scraped(self, timeout: float) -> None:
@@ -175,7 +178,6 @@ class PrometheusServer:
                             description="the target to be scraped (up == 1)")
         except PrometheusError as err:
             why = "; ".join(f"{t.url}: {t.last_error}" for t in client.targets() if t.last_error) or str(err)
-            self.stop()
             raise ServiceStartError(f"Prometheus cannot scrape {redact_url(self.target_url)}/metrics: {why}") from err
         finally:
             client.close()

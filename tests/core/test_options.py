@@ -115,3 +115,30 @@ def test_strict_markers_accept_the_artemis_markers(pytester: pytest.Pytester) ->
         """
     )
     pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+
+
+def test_a_gate_path_given_on_the_command_line_must_exist(show: pytest.Pytester) -> None:
+    result = show.runpytest("--artemis-manifests", "typo/")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--artemis-manifests got */typo; it accepts existing files or directories*"])
+
+
+def test_a_default_gate_path_that_does_not_exist_is_left_out_quietly(show: pytest.Pytester) -> None:
+    show.runpytest().assert_outcomes(passed=1)
+
+
+def test_relative_command_line_paths_are_taken_from_where_pytest_was_started(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini("[pytest]\nartemis_dashboards = boards\n")
+    (pytester.path / "boards").mkdir()
+    work = pytester.mkdir("work")
+    (work / "kit").mkdir()
+    (work / "test_paths.py").write_text(
+        "def test_paths(artemis_config):\n"
+        "    print('MANIFESTS=' + ','.join(str(p) for p in artemis_config.manifests))\n"
+        "    print('DASHBOARDS=' + ','.join(str(p) for p in artemis_config.dashboards))\n"
+    )
+    monkeypatch.chdir(work)
+    result = pytester.runpytest("-s", "test_paths.py", "--artemis-manifests", "kit")
+    result.stdout.fnmatch_lines([f"*MANIFESTS={work / 'kit'}", f"DASHBOARDS={pytester.path / 'boards'}"])

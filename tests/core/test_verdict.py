@@ -160,7 +160,11 @@ def test_an_interrupted_session_keeps_what_it_had_collected(pytester: pytest.Pyt
     assert verdict["gates"]["probes"]["passed"] == 1
 
 
-def test_a_killed_session_leaves_a_verdict_of_what_ran(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(("sig", "status", "crash"), [(signal.SIGKILL, "running", ""),
+                                                     (signal.SIGTERM, "interrupted", "terminated by SIGTERM")],
+                         ids=["sigkill", "sigterm"])
+def test_a_killed_session_leaves_a_no_go_verdict_of_what_ran(pytester: pytest.Pytester, sig: signal.Signals,
+                                                             status: str, crash: str) -> None:
     pytester.makepyfile(
         """
         import pytest, time
@@ -180,9 +184,44 @@ def test_a_killed_session_leaves_a_verdict_of_what_ran(pytester: pytest.Pytester
         deadline = time.monotonic() + 30
         while not (pytester.path / "started").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(sig)
     finally:
         proc.wait(timeout=10)
+    assert proc.returncode == -sig  # the signal still ends the session: exit codes stay pytest's (and the OS's)
     verdict = _verdict(pytester.path / "v.json")
-    assert verdict["status"] == "running"
+    assert (verdict["status"], verdict["crash"]) == (status, crash)
+    assert verdict["verdict"] == "NO-GO", "a session that never finished must not read GO"
+    assert verdict["defcon"]["level"] == 1
     assert verdict["gates"]["probes"]["passed"] == 1
+
+
+def test_a_verdict_path_that_cannot_be_written_is_a_usage_error_naming_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_never_runs():\n    raise AssertionError('ran')\n")
+    pytester.makefile(".txt", blocker="a file where the verdict's directory should be")
+    result = pytester.runpytest("--artemis-verdict", "blocker.txt/v.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*verdict file blocker.txt/v.json cannot be written: * (blocker.txt)*"])
+
+
+def test_a_verdict_file_that_becomes_unwritable_mid_run_is_named_at_the_end(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import shutil
+        from pathlib import Path
+
+        def test_takes_the_directory_away():
+            shutil.rmtree("out")
+            Path("out").write_text("now a file")
+        """
+    )
+    result = pytester.runpytest("--artemis-verdict", "out/v.json")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*MISSION VERDICT: GO*", "*verdict file out/v.json cannot be written: *"])
+
+
+def test_a_selection_that_ran_nothing_is_no_go(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("import pytest\n@pytest.mark.probes\ndef test_ok():\n    pass\n")
+    result = pytester.runpytest("-m", "prboes", "--artemis-verdict", "v.json")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(["no gates ran", "*MISSION VERDICT: NO-GO*DEFCON 4 (DOUBLE TAKE)*"])
+    assert _verdict(pytester.path / "v.json")["verdict"] == "NO-GO"

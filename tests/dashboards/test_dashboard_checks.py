@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,3 +110,31 @@ def test_run_checks_stops_at_the_schema_when_it_fails(data_dir: Path) -> None:
 def test_broken_json_raises_the_project_error_naming_line_and_column(data_dir: Path) -> None:
     with pytest.raises(DashboardError, match=r"broken.json line 3 column 1: not valid JSON"):
         load_dashboard(data_dir / "dashboards" / "broken.json")
+
+
+@pytest.mark.parametrize(("change", "check_id", "message"), [
+    pytest.param(lambda d: d.update(refresh="30s"), "dashboard-theme-refresh", "refresh is '30s'; expected '5s'",
+                 id="the command center refreshing every 30 s breaks the theme"),
+    pytest.param(lambda d: d["panels"].reverse(), "dashboard-theme-sections", "rows are ['Tactical Intelligence Log'",
+                 id="the command center sections out of order break the theme"),
+])
+def test_one_change_to_the_kit_dashboard_yields_exactly_its_theme_finding(
+    tmp_path: Path, change: Any, check_id: str, message: str
+) -> None:
+    document = json.loads(KIT_DASHBOARD.read_text(encoding="utf-8"))
+    change(document)
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(document), encoding="utf-8")
+    findings = run_group(changed, "theme")
+    assert [f.check for f in findings] == [check_id], [f.line() for f in findings]
+    assert message in findings[0].message and findings[0].fix
+
+
+def test_every_dashboard_check_id_is_exercised_by_a_test() -> None:
+    covered = {p.values[1] for p in CASES} | {
+        "dashboard-theme-palette", "dashboard-theme-terminology", "dashboard-theme-sections",  # theme tests above
+        "dashboard-theme-refresh",
+        "dashboard-json-invalid",  # test_broken_json_is_one_failing_item_naming_line_and_column
+        "dashboard-panel-no-data",  # test_live_monitoring.py
+    }
+    assert {c.id for c in checks_for("dashboards")} <= covered

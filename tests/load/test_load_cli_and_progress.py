@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from pytest_artemis.load.cli import build_args
@@ -49,15 +53,42 @@ def test_artemis_load_runs_a_gated_load_scenario_end_to_end(tmp_path: Path) -> N
 
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) to run pytest on a pseudo-terminal")
-@pytest.mark.parametrize(("quiet", "shown"), [(False, True), (True, False)])
-def test_the_live_progress_line_shows_only_on_a_terminal_without_quiet(tmp_path: Path, quiet: bool,
-                                                                       shown: bool) -> None:
-    command = (f"{sys.executable} -m pytest suites/test_load_scenarios.py -m endurance --artemis-profile smoke "
-               f"-p no:cacheprovider --artemis-load-param duration=5 --artemis-artifacts {tmp_path / 'a'} "
-               f"--artemis-history {tmp_path / 'h'}" + (" -q" if quiet else ""))
-    on_tty = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, check=False, env={**os.environ, "COLUMNS": "120"})
-    assert on_tty.returncode == 0, on_tty.stdout[-2000:]
-    assert ("endurance:    3/5 s  users" in on_tty.stdout) is shown, on_tty.stdout[-1500:]
-    piped = subprocess.run(command.split(), cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
-    assert "/5 s  users" not in piped.stdout
+@pytest.mark.parametrize(("how", "shown"), [("terminal", True), ("terminal -q", False), ("pipe", False)])
+def test_the_live_progress_line_shows_only_on_a_terminal_without_quiet(tmp_path: Path, how: str, shown: bool) -> None:
+    # 10 users x 60 requests at 10 requests/s each: about 6 s of load, 10 s planned
+    command = (f"{sys.executable} -m pytest suites/test_load_scenarios.py -m load --artemis-profile smoke "
+               f"-p no:cacheprovider --artemis-load-param requests=60 --artemis-artifacts {tmp_path / 'a'} "
+               f"--artemis-history {tmp_path / 'h'}" + (" -q" if how.endswith("-q") else ""))
+    argv = ["script", "-qec", command, "/dev/null"] if how.startswith("terminal") else command.split()
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "COLUMNS": "120"})
+    assert done.returncode == 0, done.stdout[-2000:]
+    line = re.search(r"load: +\d+/10 s  users +10 +[\d,]+ req/s  p95 [\d.,]+ ms  failures 0", done.stdout)
+    assert bool(line) is shown, done.stdout[-1500:]
+
+
+def test_an_interrupted_run_stops_the_locust_master_and_its_workers(tmp_path: Path, locust_children) -> None:
+    # SIGINT handled as on a terminal, even when this session was started with SIGINT ignored (exec keeps SIG_DFL)
+    default_sigint = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                      "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
+    argv = [sys.executable, "-c", default_sigint, "-m", "pytest", "suites/test_load_scenarios.py", "-m", "load",
+            "--artemis-profile", "smoke",
+            "--artemis-workers", "2", "--artemis-load-param", "requests=1000", "-p", "no:cacheprovider",
+            "--artemis-artifacts", str(tmp_path / "a"), "--artemis-history", str(tmp_path / "h")]
+    session = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(children := locust_children(tmp_path)) < 3 and time.monotonic() < deadline and session.poll() is None:
+            time.sleep(0.1)
+        assert len(children) == 3, "a master and two workers"
+        time.sleep(1.0)  # load is flowing
+        session.send_signal(signal.SIGINT)
+        output, _ = session.communicate(timeout=60)
+    finally:
+        if session.poll() is None:
+            session.kill()
+            session.wait()
+    assert session.returncode == pytest.ExitCode.INTERRUPTED, output[-2000:]
+    assert "KeyboardInterrupt" in output
+    psutil.wait_procs(children, timeout=5)
+    assert not locust_children(tmp_path)

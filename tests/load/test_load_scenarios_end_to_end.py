@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -23,6 +24,13 @@ def test_each_scenario_runs_end_to_end_and_passes_its_gates(run_scenario, locust
     artifacts = {a["name"].split(" ", 1)[1]: Path(a["path"]) for a in run.verdict["tests"][0]["artifacts"]}
     for name in ("timeseries.json", "load.png", "locust-report.html", "locust_stats.csv"):
         assert artifacts[name].stat().st_size > 0, name
+    if scenario == "chaos":  # the faults were really switched on and off, and the error burst reached the users
+        faults = json.loads(artifacts["timeseries.json"].read_text())["faults"]
+        assert sorted((f["fault"], f["on"]) for f in faults) == sorted(
+            (name, on) for name in ("latency", "errors", "readiness") for on in (True, False))
+        assert run.measurement("chaos summary")["details"]["failures"] > 0
+        assert run.measurement("chaos seed")["value"] == 7
+        run.result.stdout.fnmatch_lines(["chaos seed 7 (rerun with --artemis-load-param seed=7)"])
     assert run.pids() and not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
                                   for pid in run.pids())
     assert not locust_children(pytester.path)
@@ -34,6 +42,7 @@ def test_distributed_mode_with_two_workers_runs_a_master_and_two_workers(run_sce
     run.result.assert_outcomes(passed=1)
     summary = run.measurement("load summary")
     assert summary["details"]["workers"] == 2 and summary["value"] >= 300
+    assert summary["details"]["end_reason"] == "request budget spent"  # 10 users x 30 requests, counted by the master
     assert len(run.pids()) == 3 and not any(psutil.pid_exists(pid) for pid in run.pids())
     run_dir = Path(run.measurement("load locust processes")["details"]["run_dir"])
     assert sorted(p.name for p in run_dir.glob("samples-*.jsonl")) == \

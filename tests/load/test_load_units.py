@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from pathlib import Path
 
 import pytest
 
 from pytest_artemis.errors import LoadError
 from pytest_artemis.load import gates, shapes
+from pytest_artemis.load.evaluate import plan_signature
 from pytest_artemis.load.results import Histogram, RunResult, Sample, Summary, merge_samples
 from pytest_artemis.load.scenarios import parse_params, plan_for
 
@@ -188,3 +190,56 @@ def test_a_busy_generator_is_reported_as_saturated() -> None:
         gates.generator_health(_result(late))
     assert gates.generator_health(_result([_sample(t, 5) for t in range(4)])) == ""
     assert "Locust reported CPU" in gates.generator_health(_result([_sample(0, 5)], cpu_warnings=["worker-1"]))
+
+
+def test_the_regression_gate_compares_only_with_green_runs_of_the_same_plan(tmp_path: Path) -> None:
+    store = gates.History(tmp_path, "chaos")
+    for seed, p95 in ((1, 150.0), (1, 160.0), (2, 300.0)):
+        store.append({"p95_ms": p95, "plan": f"seed-{seed}"}, green=True)
+    other_plan = gates.regression_gate(store, {"p95_ms": 300.0, "plan": "seed-3"}, min_samples=1)
+    assert other_plan.passed and other_plan.limit is None and "0 green run(s) of the same plan" in other_plan.message
+    same_plan = gates.regression_gate(store, {"p95_ms": 300.0, "plan": "seed-1"}, min_samples=2)
+    assert not same_plan.passed and same_plan.details["green_runs"] == 2
+
+
+def test_plans_differing_in_figures_seed_workers_or_user_code_have_different_signatures() -> None:
+    base = plan_for("load", "smoke", {"users": 5})
+    assert plan_signature(base) == plan_signature(plan_for("load", "smoke", {"users": 5}))
+    others = [plan_signature(plan_for("load", "smoke", {"users": 6})), plan_signature(base.with_workers(2)),
+              plan_signature(base, "my_locustfile.py"), plan_signature(plan_for("load", "ci", {"users": 5}))]
+    assert plan_signature(base) not in others and len(set(others)) == len(others)
+    assert plan_signature(plan_for("chaos", "smoke", {"seed": 1})) != plan_signature(plan_for("chaos", "smoke",
+                                                                                             {"seed": 2}))
+
+
+def test_parallel_history_appends_lose_no_run(tmp_path: Path) -> None:
+    store = gates.History(tmp_path, "load", keep=1000)
+    threads = [threading.Thread(target=lambda i=i: [store.append({"p95_ms": float(i), "n": n}, green=True)
+                                                    for n in range(10)]) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(store.runs()) == 60
+
+
+def test_a_passing_window_gate_still_records_its_highest_window() -> None:
+    result = _result([_sample(t, 40 if t in (6, 7) else 5) for t in range(12)])
+    gate = gates.window_gate(result, gates.WindowMonitor("p95_ms", 100, 4))
+    assert gate.passed and gate.value == pytest.approx(40, rel=0.01) and gate.unit == "ms"
+    assert gate.message.endswith("highest 39.8 ms in the window 3-7 s")  # the first window with both slow seconds
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ('{"runs": [', "cannot be read: Expecting value"),
+    ('[1, 2]', "expected a JSON object with a 'runs' list, got list"),
+])
+def test_an_unreadable_history_is_named_in_the_gate_and_kept_aside(tmp_path: Path, content: str, problem: str) -> None:
+    store = gates.History(tmp_path, "load")
+    store.path.write_text(content)
+    gate = gates.regression_gate(store, {"p95_ms": 5.0})
+    assert gate.passed and gate.limit is None and f"{store.path}" in gate.message and problem in gate.message
+    store.append({"p95_ms": 5.0}, green=True)
+    assert len(store.runs()) == 1 and store.problem == ""
+    kept = list(tmp_path.glob("load.unreadable-*.json"))
+    assert len(kept) == 1 and kept[0].read_text() == content

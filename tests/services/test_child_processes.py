@@ -125,3 +125,25 @@ def test_children_do_not_outlive_a_parent_that_is_killed(tmp_path: Path, sig: si
     parent.send_signal(sig)
     parent.wait(10)
     assert gone(child), f"child {child} outlived its parent killed by {sig.name}"
+
+
+def test_a_forked_copy_that_is_terminated_leaves_its_parents_children_alone(tmp_path: Path) -> None:
+    code = f"""
+        import os, signal, sys
+        from pathlib import Path
+        from pytest_artemis.services.processes import ManagedProcess, stop_all
+        child = ManagedProcess('idle', [sys.executable, '-c', 'import time; time.sleep(60)'],
+                               log_path=Path({str(tmp_path / 'idle.log')!r})).start()  # installs the handler
+        copy = os.fork()
+        if copy == 0:  # what multiprocessing's fork start method does; Process.terminate() sends SIGTERM
+            stop_all()
+            os.kill(os.getpid(), signal.SIGTERM)
+            os._exit(0)
+        _, status = os.waitpid(copy, 0)
+        print("copy ended by", os.WTERMSIG(status) if os.WIFSIGNALED(status) else "exit")
+        print("child alive", child.alive)
+        child.stop()
+    """
+    result = subprocess.run(python(code), capture_output=True, text=True, timeout=30, check=True)
+    assert result.stdout.split("\n")[:2] == [f"copy ended by {int(signal.SIGTERM)}", "child alive True"], \
+        result.stdout + result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from pytest_artemis.clients.prom import PromClient
-from pytest_artemis.errors import PrometheusError, PrometheusQueryError, PrometheusUnavailableError
+from pytest_artemis.errors import (
+    PrometheusError,
+    PrometheusQueryError,
+    PrometheusUnavailableError,
+    ServiceStartError,
+)
 from pytest_artemis.services.processes import free_port
 from pytest_artemis.services.prometheus import JOB, PrometheusServer, discover_rule_files, find_binary, scrape_config
 from pytest_artemis.services.target import metrics
@@ -129,6 +135,11 @@ def test_wait_for_timeout_shows_the_last_value_seen(client: PromClient) -> None:
         client.wait_for(f'max(up{{job="{JOB}"}})', lambda v: v == 5, timeout=0.5, description="up == 5")
 
 
+def test_a_numeric_predicate_waits_through_no_data_and_times_out_naming_it(client: PromClient) -> None:
+    with pytest.raises(PrometheusError, match=r"timed out after 0.3 s .*absent_metric_name_xyz.*last value seen: no data"):
+        client.wait_for("absent_metric_name_xyz", lambda v: v > 0, timeout=0.3, interval=0.1)  # type: ignore[operator]
+
+
 def test_unreachable_server_raises_unavailable() -> None:
     with pytest.raises(PrometheusUnavailableError, match="cannot be reached"):
         PromClient(f"http://127.0.0.1:{free_port()}", timeout=1).query("up")
@@ -149,6 +160,17 @@ def test_refused_rule_files_fall_back_to_a_start_without_them_and_stop_cleans_up
         server.stop()
     assert gone(pid) and not workdir.exists()
     assert not server.client().ready()
+
+
+def test_a_target_that_cannot_be_scraped_fails_the_start_and_leaves_nothing_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the server's TSDB directory goes here
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    server = PrometheusServer(nowhere, binary=find_binary(None), log_dir=tmp_path / "logs")
+    with pytest.raises(ServiceStartError, match=f"Prometheus cannot scrape {nowhere}/metrics: "):
+        server.start(timeout=2)
+    assert server.pid is not None and gone(server.pid)
+    assert list(tmp_path.glob("artemis-prometheus-*")) == []
 
 
 def test_missing_binary_names_the_install_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -117,6 +117,45 @@ def test_no_process_outlives_a_session_killed_by_a_signal(pytester: pytest.Pytes
     assert [pid for pid in pids if alive(pid)] == [], f"left running after {sig.name}"
 
 
+XDIST_RECORDING_TEST = """
+import json, os, time
+from pathlib import Path
+import pytest
+from pytest_artemis.services.processes import running_processes
+
+@pytest.mark.parametrize("worker", [1, 2])
+def test_records_pids_then_waits(worker, artemis_config, target):
+    mine = [p.pid for p in running_processes() if str(artemis_config.artifacts) in str(p.log_path)]
+    Path(f"pids-{os.getpid()}.json").write_text(json.dumps(mine))
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_no_process_outlives_an_xdist_session_whose_controller_is_killed(pytester: pytest.Pytester,
+                                                                         sig: signal.Signals) -> None:
+    pytester.makepyfile(XDIST_RECORDING_TEST)
+    session = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2"],
+                               cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pytester.path.glob("pids-*.json"))) < 2:
+            assert time.monotonic() < deadline and session.poll() is None, "the workers never reached their tests"
+            time.sleep(0.1)
+        time.sleep(0.2)  # both files written in full
+        pids = [pid for f in pytester.path.glob("pids-*.json") for pid in json.loads(f.read_text())]
+        assert len(pids) == 2, "each worker started its own reference service"
+        session.send_signal(sig)
+        session.wait(20)
+    finally:
+        if session.poll() is None:
+            session.kill()
+    deadline = time.monotonic() + 4  # left alone, an orphaned worker runs on for 6 s or more before it notices
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in pids if alive(pid)] == [], f"left running after the controller got {sig.name}"
+
+
 def test_probes_suite_runs_against_an_external_target_and_skips_fault_tests(
         pytester: pytest.Pytester, reference_service_factory) -> None:
     external = reference_service_factory()

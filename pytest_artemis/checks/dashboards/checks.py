@@ -221,7 +221,7 @@ def refresh_interval(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Fi
 
 
 @check("dashboard-json-invalid", area="dashboards", target="file", severity="critical", group="file",
-       fix="fix the JSON syntax at the line and column named")
+       fix="fix the JSON syntax at the line and column named (a dashboard file holds one JSON object)")
 def _json_invalid() -> list[Finding]:
     """A dashboard file is not readable JSON."""
     return []  # findings are made by BrokenFileItem from the loader's error
