@@ -12,6 +12,7 @@ __all__ = [
     "BACKGROUND",
     "DASHBOARD_SECTIONS",
     "DEFCON_COLOURS",
+    "DEFCON_ROLES",
     "DEFCON_NAMES",
     "FONT_FAMILY",
     "FOREGROUND",
@@ -91,7 +92,9 @@ DEFCON_NAMES: Final[dict[int, str]] = {
     1: "COCKED PISTOL",
 }
 
-DEFCON_COLOURS: Final[dict[int, str]] = {5: GREEN, 4: GREEN, 3: YELLOW, 2: RED, 1: RED}
+#: DEFCON level -> palette role ("ok", "warning", "critical"); DEFCON_COLOURS follows from it.
+DEFCON_ROLES: Final[dict[int, str]] = {5: "ok", 4: "ok", 3: "warning", 2: "critical", 1: "critical"}
+DEFCON_COLOURS: Final[dict[int, str]] = {level: PALETTE[role] for level, role in DEFCON_ROLES.items()}
 
 #: Terminal markup (pytest TerminalWriter keywords) per palette role.
 TERMINAL_MARKUP: Final[dict[str, dict[str, bool]]] = {

@@ -49,7 +49,7 @@ def write_mission_status(tr: Any, record: SessionRecord, cfg: ArtemisConfig) -> 
         if len(findings) > _MAX_FINDINGS:
             tr.write_line(f"    ... {len(findings) - _MAX_FINDINGS} more in the verdict file")
     level = record.defcon
-    role = "ok" if level >= 4 else "warning" if level == 3 else "critical"
+    role = theme.DEFCON_ROLES[level]
     tr.write_line("")
     tr.write("  MISSION VERDICT: ")
     tr.write(f"{record.verdict}", **_markup("ok" if record.verdict == theme.VERDICT_GO else "critical"))
