@@ -27,8 +27,8 @@ import pytest
 from pytest_artemis.checks.dashboards.checks import DashboardContext
 from pytest_artemis.checks.dashboards.live import panels_without_data, query_panels
 from pytest_artemis.checks.dashboards.model import load_dashboard
+from pytest_artemis.checks.findings import display_path
 from pytest_artemis.checks.rules.inventory import inventory_for
-from pytest_artemis.checks.rules.model import relative
 from pytest_artemis.clients.prom import PromClient
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import ArtemisError
@@ -62,7 +62,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
         cfg = metafunc.config.stash[CONFIG_KEY]
         files = _dashboard_files(cfg)
-        metafunc.parametrize("dashboard_file", files, ids=[relative(p, cfg.rootdir) for p in files])
+        metafunc.parametrize("dashboard_file", files, ids=[display_path(p, cfg.rootdir) for p in files])
 
 
 class Traffic:
@@ -241,7 +241,7 @@ def test_every_dashboard_panel_query_returns_data_after_traffic(
     quiet = exercise.quiet()
     dashboard = load_dashboard(dashboard_file)
     results = query_panels(dashboard, exercise.stack.prom.query)
-    ctx = DashboardContext(file=relative(dashboard_file, artemis_config.rootdir),
+    ctx = DashboardContext(file=display_path(dashboard_file, artemis_config.rootdir),
                            inventory=inventory_for(artemis_config))
     findings = panels_without_data(results, ctx)
     artemis_record.findings(findings)

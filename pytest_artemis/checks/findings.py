@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 __all__ = ["SEVERITY_RANK", "Finding", "Severity", "at_or_above", "format_findings"]
@@ -48,6 +50,15 @@ class Finding:
         if self.fix:
             text += f"\n      fix: {self.fix}"
         return text
+
+
+def display_path(path: Path, rootdir: Path) -> str:
+    """``path`` relative to the rootdir when under it (what item ids and findings' ``file`` show), else absolute."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(rootdir.resolve()).as_posix()
+    except ValueError:
+        return os.path.normpath(str(resolved))
 
 
 def at_or_above(findings: Iterable[Finding], threshold: str) -> list[Finding]:

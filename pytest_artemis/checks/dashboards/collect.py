@@ -15,11 +15,10 @@ import pytest
 from pytest_artemis.checks.dashboards.checks import DashboardContext
 from pytest_artemis.checks.dashboards.model import Dashboard, load_dashboard
 from pytest_artemis.checks.dashboards.theme import THEME_TAG, wants_theme
-from pytest_artemis.checks.findings import Finding, at_or_above
+from pytest_artemis.checks.findings import Finding, at_or_above, display_path
 from pytest_artemis.checks.items import BrokenFileItem, GateItem, GateSkip, config_of
 from pytest_artemis.checks.registry import REGISTRY, checks_for
 from pytest_artemis.checks.rules.inventory import inventory_for
-from pytest_artemis.checks.rules.model import relative
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import DashboardError
 
@@ -53,7 +52,7 @@ class DashboardGateFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         cfg = config_of(self)
-        file = relative(self.path, cfg.rootdir)
+        file = display_path(self.path, cfg.rootdir)
         try:
             dashboard = load_dashboard(self.path)
         except DashboardError as err:

@@ -16,12 +16,11 @@ from typing import Any
 import pytest
 
 from pytest_artemis import collect as gate_collect
-from pytest_artemis.checks.findings import Finding
+from pytest_artemis.checks.findings import Finding, display_path
 from pytest_artemis.checks.items import GateItem, config_of
 from pytest_artemis.checks.manifests import loader
 from pytest_artemis.checks.manifests.context import ManifestIndex
 from pytest_artemis.checks.manifests.engine import (
-    display_path,
     evaluate,
     index_paths,
     is_kustomization,

@@ -9,19 +9,17 @@ and the session index use it).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 
-from pytest_artemis.checks.findings import Finding
+from pytest_artemis.checks.findings import Finding, display_path
 from pytest_artemis.checks.manifests import loader
 from pytest_artemis.checks.manifests.context import PLAIN_SCOPE, CheckContext, ManifestIndex
 from pytest_artemis.checks.manifests.model import SERVING_KINDS, WORKLOAD_KINDS, ManifestObject, mapping
 from pytest_artemis.checks.registry import REGISTRY, Check, check, checks_for
 
 __all__ = [
-    "display_path",
     "evaluate",
     "index_paths",
     "is_kustomization",
@@ -32,15 +30,6 @@ __all__ = [
 
 AREA = "manifests"
 _TARGET_GROUPS: dict[str, frozenset[str]] = {"workload": WORKLOAD_KINDS, "serving workload": SERVING_KINDS}
-
-
-def display_path(path: Path, rootdir: Path) -> str:
-    """``path`` relative to the rootdir when under it (what ids and findings show), else absolute."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to(rootdir.resolve()).as_posix()
-    except ValueError:
-        return os.path.normpath(str(resolved))
 
 
 def is_kustomization(path: Path) -> bool:

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from pytest_artemis.baselines import load_baselines
-from pytest_artemis.checks.findings import Finding
-from pytest_artemis.checks.items import BrokenFileItem, GateItem, GateSkip
+from pytest_artemis.checks.findings import Finding, display_path
+from pytest_artemis.checks.items import BrokenFileItem, GateItem, GateSkip, config_of
 from pytest_artemis.checks.registry import checks_for
 from pytest_artemis.checks.rules import promtool
 from pytest_artemis.checks.rules.checks import RuleContext
@@ -32,7 +32,6 @@ from pytest_artemis.checks.rules.model import (
     load_yaml,
     parse_rule_file,
     parse_unit_test_file,
-    relative,
 )
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import RuleError
@@ -86,8 +85,8 @@ class RuleGateFile(pytest.File):
     """A rules-gate YAML file."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        cfg: ArtemisConfig = self.config.stash[_config_key()]
-        file = relative(self.path, cfg.rootdir)
+        cfg = config_of(self)
+        file = display_path(self.path, cfg.rootdir)
         try:
             document = load_yaml(self.path)
         except RuleError as err:
@@ -127,7 +126,7 @@ class RuleGateFile(pytest.File):
                     "alert_coverage_percent", coverage.percent, "%", limit=limit, comparison=">=",
                     passed=coverage.percent >= limit,
                     details={"file": file, "alerts": len(coverage.alerts), "tested": list(coverage.tested),
-                             "untested": coverage.untested, "test_files": [relative(Path(p), cfg.rootdir)
+                             "untested": coverage.untested, "test_files": [display_path(Path(p), cfg.rootdir)
                                                                            for p in coverage.test_files]})
                 return promtool.untested_alerts(coverage, limit, file), measurement
 
@@ -150,7 +149,3 @@ class RuleGateFile(pytest.File):
                 run=lambda index=index: promtool.unit_test_group(_promtool(cfg), tests, index, file))
 
 
-def _config_key() -> Any:
-    from pytest_artemis.plugin import CONFIG_KEY
-
-    return CONFIG_KEY

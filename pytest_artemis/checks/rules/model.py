@@ -30,7 +30,6 @@ __all__ = [
     "load_yaml",
     "parse_rule_file",
     "parse_unit_test_file",
-    "relative",
 ]
 
 FileKind = Literal["rules", "unittest", "config", "other"]
@@ -93,14 +92,6 @@ class UnitTestFile:
                 if isinstance(test, Mapping) and test.get("alertname"):
                     names.add(str(test["alertname"]))
         return names
-
-
-def relative(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` when it lies below it, else absolute."""
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def load_yaml(path: Path) -> Any:
