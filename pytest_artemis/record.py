@@ -21,6 +21,7 @@ says NO-GO at DEFCON 1, so the file a killed session leaves behind (SIGKILL, a C
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -148,12 +149,15 @@ class SessionRecord:
         self.crash: str = ""
         self.tests: dict[str, TestOutcome] = {}
         self.session_findings: list[dict[str, Any]] = []
+        self._done: set[str] = set()  # tests whose teardown was recorded: they change no more
+        self._serialized: dict[str, tuple[str, str, str]] = {}
 
     # ---------------------------------------------------------------- input
 
     def add_report(self, report: Any, gate: str) -> None:
         """Fold one pytest TestReport (setup, call or teardown) into the record."""
         test = self.tests.setdefault(report.nodeid, TestOutcome(report.nodeid, gate))
+        self._serialized.pop(report.nodeid, None)  # a rerun reports again: its cached JSON is stale
         test.duration += getattr(report, "duration", 0.0) or 0.0
         if report.failed:
             outcome: Outcome = "failed" if report.when == "call" else "error"
@@ -165,6 +169,7 @@ class SessionRecord:
             test.outcome = outcome
             test.message = _short(report)
         if report.when == "teardown":
+            self._done.add(report.nodeid)
             for name, payload in report.user_properties:
                 if name != USER_PROPERTY:
                     continue
@@ -207,7 +212,7 @@ class SessionRecord:
             return 4
         return 5
 
-    def as_dict(self) -> dict[str, Any]:
+    def _head(self) -> dict[str, Any]:
         level = self.defcon
         return {
             "tool": "pytest-artemis",
@@ -222,12 +227,39 @@ class SessionRecord:
                     "warnings": s.warnings, "verdict": s.verdict}
                 for g, s in self.summaries().items()
             },
+            "config": self.config,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self._head(),
             "tests": [asdict(t) for t in self.tests.values()],
             "findings": [dict(f, nodeid=t.nodeid) for t in self.tests.values() for f in t.findings]
             + self.session_findings,
             "measurements": [dict(m, nodeid=t.nodeid) for t in self.tests.values() for m in t.measurements],
-            "config": self.config,
         }
+
+    def _fragments(self, test: TestOutcome) -> tuple[str, str, str]:
+        """The test's JSON, its findings and its measurements (comma-joined), cached once the test is done."""
+        cached = self._serialized.get(test.nodeid)
+        if cached is not None:
+            return cached
+        dump = functools.partial(json.dumps, default=str)
+        parts = (dump(asdict(test)),
+                 ",".join(dump(dict(f, nodeid=test.nodeid)) for f in test.findings),
+                 ",".join(dump(dict(m, nodeid=test.nodeid)) for m in test.measurements))
+        if test.nodeid in self._done:
+            self._serialized[test.nodeid] = parts
+        return parts
+
+    def to_json(self) -> str:
+        """:meth:`as_dict` as JSON text; finished tests are serialised once, so rewriting after every test
+        stays cheap in sessions of thousands of tests."""
+        parts = [self._fragments(t) for t in self.tests.values()]
+        findings = [p[1] for p in parts if p[1]] + [json.dumps(f, default=str) for f in self.session_findings]
+        head = json.dumps(self._head(), indent=2, default=str)
+        return (head[:-2] + f',\n  "tests": [{",".join(p[0] for p in parts)}],\n  "findings": [{",".join(findings)}],'
+                f'\n  "measurements": [{",".join(p[2] for p in parts if p[2])}]\n}}\n')
 
     def write(self, path: Path) -> None:
         """Write the verdict JSON atomically (a reader never sees half a file).
@@ -241,7 +273,7 @@ class SessionRecord:
             raise _unwritable(path, err) from err
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.as_dict(), fh, indent=2, default=str)
+                fh.write(self.to_json())
             os.replace(tmp, path)
         except BaseException as err:
             Path(tmp).unlink(missing_ok=True)

@@ -225,3 +225,23 @@ def test_a_selection_that_ran_nothing_is_no_go(pytester: pytest.Pytester) -> Non
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     result.stdout.fnmatch_lines(["no gates ran", "*MISSION VERDICT: NO-GO*DEFCON 4 (DOUBLE TAKE)*"])
     assert _verdict(pytester.path / "v.json")["verdict"] == "NO-GO"
+
+
+def test_the_verdict_text_holds_exactly_the_record(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(MIXED)
+    pytester.runpytest("--artemis-verdict", "v.json")
+    pytester.makeconftest(
+        """
+        import json
+        from pytest_artemis.plugin import RECORD_KEY
+
+        def pytest_sessionfinish(session):
+            record = session.config.stash[RECORD_KEY]
+            record.session_findings.append({"check": "session-level", "severity": "info", "message": "m"})
+            expected = json.loads(json.dumps(record.as_dict(), default=str))
+            assert json.loads(record.to_json()) == expected
+            print("VERDICT TEXT MATCHES", len(expected["tests"]))
+        """
+    )
+    result = pytester.runpytest("-s")
+    result.stdout.fnmatch_lines(["*VERDICT TEXT MATCHES 4*"])
