@@ -6,7 +6,7 @@ Public API: the errors, the config, findings and the check decorator, baselines 
 from __future__ import annotations
 
 from pytest_artemis.baselines import Baseline, load_baselines
-from pytest_artemis.checks.findings import Finding
+from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import check
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import ArtemisError

@@ -23,6 +23,7 @@ __all__ = [
     "ServiceError",
     "ServiceStartError",
     "TargetUnreachableError",
+    "TrafficRefusedError",
 ]
 
 
@@ -89,3 +90,7 @@ class GeneratorSaturatedError(LoadError):
 
 class ClusterError(ArtemisError):
     """Talking to the Kubernetes API server failed."""
+
+
+class TrafficRefusedError(ConfigError):
+    """Generated traffic or a fault switch was refused: the environment is production and load is not allowed."""

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_artemis import theme
-from pytest_artemis.checks.findings import Finding
+from pytest_artemis.findings import Finding
 from pytest_artemis.errors import ConfigError
 
 __all__ = [

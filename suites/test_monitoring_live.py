@@ -27,7 +27,7 @@ import pytest
 from pytest_artemis.checks.dashboards.checks import DashboardContext
 from pytest_artemis.checks.dashboards.live import panels_without_data, query_panels
 from pytest_artemis.checks.dashboards.model import load_dashboard
-from pytest_artemis.checks.findings import display_path
+from pytest_artemis.findings import display_path
 from pytest_artemis.checks.rules.inventory import inventory_for
 from pytest_artemis.clients.prom import PromClient
 from pytest_artemis.config import ArtemisConfig

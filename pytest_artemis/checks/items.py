@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pytest_artemis.checks.findings import SEVERITY_RANK, Finding, at_or_above, format_findings
+from pytest_artemis.findings import SEVERITY_RANK, Finding, at_or_above, format_findings
 from pytest_artemis.checks.registry import REGISTRY
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import ArtemisError

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pytest_artemis.checks.findings import SEVERITY_RANK, Finding, Severity
+from pytest_artemis.findings import SEVERITY_RANK, Finding, Severity
 
 __all__ = ["REGISTRY", "Check", "check", "checks_for", "render_docs"]
 

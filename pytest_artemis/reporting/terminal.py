@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from pytest_artemis import theme
-from pytest_artemis.checks.findings import SEVERITY_RANK, Finding, format_findings
+from pytest_artemis.findings import SEVERITY_RANK, Finding, format_findings
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.record import SessionRecord
 

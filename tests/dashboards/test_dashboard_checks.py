@@ -11,7 +11,7 @@ import pytest
 from pytest_artemis.checks.dashboards.checks import DashboardContext
 from pytest_artemis.checks.dashboards.collect import run_checks
 from pytest_artemis.checks.dashboards.model import load_dashboard
-from pytest_artemis.checks.findings import Finding
+from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import checks_for
 from pytest_artemis.checks.rules.inventory import build_inventory
 from pytest_artemis.errors import DashboardError

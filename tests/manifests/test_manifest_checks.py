@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_artemis.checks.findings import Finding
+from pytest_artemis.findings import Finding
 from pytest_artemis.checks.manifests import ManifestIndex, evaluate, load_source
 from pytest_artemis.checks.manifests.loader import ManifestLoadError
 from pytest_artemis.checks.registry import REGISTRY, Check, checks_for

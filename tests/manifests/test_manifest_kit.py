@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_artemis.checks.findings import at_or_above
+from pytest_artemis.findings import at_or_above
 from pytest_artemis.checks.manifests import ManifestIndex, ManifestObject, evaluate, load_source
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_artemis.checks.findings import Finding
+from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import checks_for
 from pytest_artemis.checks.rules.checks import RuleContext
 from pytest_artemis.checks.rules.inventory import build_inventory

@@ -15,7 +15,7 @@ import pytest
 from pytest_artemis.checks.dashboards.checks import DashboardContext
 from pytest_artemis.checks.dashboards.model import Dashboard, load_dashboard
 from pytest_artemis.checks.dashboards.theme import THEME_TAG, wants_theme
-from pytest_artemis.checks.findings import Finding, at_or_above, display_path
+from pytest_artemis.findings import Finding, at_or_above, display_path
 from pytest_artemis.checks.items import BrokenFileItem, GateItem, GateSkip, config_of
 from pytest_artemis.checks.registry import REGISTRY, checks_for
 from pytest_artemis.checks.rules.inventory import inventory_for

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_artemis import collect as gate_collect
-from pytest_artemis.checks.findings import Finding, display_path
+from pytest_artemis.findings import Finding, display_path
 from pytest_artemis.checks.items import GateItem, config_of
 from pytest_artemis.checks.manifests import loader
 from pytest_artemis.checks.manifests.context import ManifestIndex

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_artemis.checks.findings import Finding
+from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import REGISTRY
 
 __all__ = [

@@ -19,7 +19,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from pytest_artemis.checks.findings import Finding
+from pytest_artemis.findings import Finding
 from pytest_artemis.checks.manifests.context import CheckContext
 from pytest_artemis.checks.manifests.model import ManifestObject
 from pytest_artemis.checks.registry import check

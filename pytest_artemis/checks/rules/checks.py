@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pytest_artemis.checks.findings import Finding, Severity
+from pytest_artemis.findings import Finding, Severity
 from pytest_artemis.checks.registry import REGISTRY, check
 from pytest_artemis.checks.rules import promql
 from pytest_artemis.checks.rules.inventory import Inventory

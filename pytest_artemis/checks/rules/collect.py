@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from pytest_artemis.baselines import load_baselines
-from pytest_artemis.checks.findings import Finding, display_path
+from pytest_artemis.findings import Finding, display_path
 from pytest_artemis.checks.items import BrokenFileItem, GateItem, GateSkip, config_of
 from pytest_artemis.checks.registry import checks_for
 from pytest_artemis.checks.rules import promtool

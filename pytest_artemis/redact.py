@@ -1,0 +1,128 @@
+"""Secrets out of everything the plugin shows or writes, and URLs that carry credentials.
+
+:func:`redact` is the one redaction applied at every exit (verdict file, Allure, terminal, mission
+report, artifacts, the plugin's own error messages): passwords in URLs (``user:pass@``) and secret query
+parameters (``token``, ``api_key``, ``sig`` ...) become ``***``, and so does every secret registered with
+:func:`register_secret` (the credentials of the session's target, whatever form they are shown in).
+:func:`split_credentials` turns ``http://user:pass@host/?token=x`` into a clean base URL, the query to keep
+and an ``Authorization`` header; :func:`join` adds a path to a base URL without losing its query.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+__all__ = [
+    "MASK",
+    "SECRET_PARAMS",
+    "join",
+    "redact",
+    "redact_data",
+    "redact_url",
+    "register_secret",
+    "split_credentials",
+]
+
+MASK = "***"
+
+#: Query parameter names whose values are secrets (compared lower-case, '-' read as '_').
+SECRET_PARAMS: frozenset[str] = frozenset({
+    "token", "access_token", "id_token", "refresh_token", "auth", "auth_token", "api_key", "apikey", "key",
+    "secret", "client_secret", "password", "passwd", "pwd", "sig", "signature", "x_amz_signature",
+    "x_amz_security_token", "x_amz_credential", "session", "sessionid", "code", "jwt", "bearer",
+})
+
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/\s:@?#]*):(?P<password>[^/\s@?#]*)@")
+_PARAM = re.compile(r"(?P<lead>[?&;])(?P<name>[A-Za-z0-9_.-]+)=(?P<value>[^&#\s'\"<>]*)")
+_BEARER = re.compile(r"(?P<lead>\b[Bb]earer\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})")
+_REGISTERED: set[str] = set()
+
+
+def register_secret(secret: str) -> None:
+    """Redact ``secret`` (and its URL-encoded and basic-auth forms) wherever it appears from now on."""
+    if len(secret) >= 3:
+        _REGISTERED.update({secret, quote(secret, safe=""), unquote(secret)})
+
+
+def _is_secret_param(name: str) -> bool:
+    return name.lower().replace("-", "_") in SECRET_PARAMS
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret it shows replaced by ``***``."""
+    if not text:
+        return text
+    out = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    out = _PARAM.sub(lambda m: f"{m['lead']}{m['name']}={MASK}" if _is_secret_param(m["name"]) and m["value"]
+                     and m["value"] != MASK else m.group(0), out)
+    out = _BEARER.sub(lambda m: f"{m['lead']}{MASK}", out)
+    for secret in sorted(_REGISTERED, key=len, reverse=True):
+        out = out.replace(secret, MASK)
+    return out
+
+
+def redact_url(url: str) -> str:
+    """A URL with its password and secret query values replaced by ``***``."""
+    return redact(url)
+
+
+def redact_data(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with :func:`redact` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)) if isinstance(k, str) else k: redact_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_data(v) for v in value]
+    return value
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """(URL without user:password, headers to send): basic-auth credentials become an Authorization header.
+
+    The query stays on the returned URL (it may carry the token the service wants); registered for redaction.
+    """
+    parts = urlsplit(url)
+    headers: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if _is_secret_param(name) and value:
+            register_secret(value)
+    if parts.username is None and parts.password is None:
+        return url, headers
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    if password:
+        register_secret(password)
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    register_secret(token)
+    headers["Authorization"] = f"Basic {token}"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), headers
+
+
+def join(base: str, path: str) -> str:
+    """``base`` + ``path`` keeping the base's query: ``join("http://h/x?token=1", "/health")`` is
+    ``http://h/x/health?token=1``; a query in ``path`` is added to the base's."""
+    parts = urlsplit(base)
+    path_part, _, path_query = path.partition("?")
+    joined_path = parts.path.rstrip("/") + "/" + path_part.lstrip("/") if path_part else parts.path
+    query = "&".join(q for q in (parts.query, path_query) if q)
+    return urlunsplit((parts.scheme, parts.netloc, joined_path, query, ""))
+
+
+def without_query(url: str) -> tuple[str, list[tuple[str, str]]]:
+    """(URL without its query, the query's pairs)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), parse_qsl(parts.query,
+                                                                                    keep_blank_values=True)
+
+
+def with_query(url: str, pairs: list[tuple[str, str]]) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
