@@ -17,7 +17,9 @@ from pytest_artemis.checks.registry import render_docs
 
 __all__ = ["AREAS", "OUTPUT", "README", "available_areas", "main", "render", "render_readme"]
 
-AREAS: tuple[str, ...] = ("manifests", "rules", "dashboards")
+#: Check area -> the module that registers its checks on import.
+AREAS: dict[str, str] = {"manifests": "pytest_artemis.checks.manifests", "rules": "pytest_artemis.checks.rules",
+                         "dashboards": "pytest_artemis.checks.dashboards", "load": "pytest_artemis.load.gates"}
 OUTPUT = Path(__file__).resolve().parent / "checks.md"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -25,11 +27,11 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def available_areas() -> list[str]:
     """The areas whose check package imports (an area not written yet is left out)."""
     found = []
-    for area in AREAS:
+    for area, module in AREAS.items():
         try:
-            importlib.import_module(f"pytest_artemis.checks.{area}")
+            importlib.import_module(module)
         except ModuleNotFoundError as err:
-            if err.name and err.name.startswith(f"pytest_artemis.checks.{area}"):
+            if err.name and err.name.startswith(module):
                 continue
             raise
         found.append(area)
@@ -53,9 +55,9 @@ def _options_table() -> str:
 
 
 def _markers_table() -> str:
-    from pytest_artemis.plugin import MARKERS
+    from pytest_artemis.families import markers
 
-    return "\n".join(["| marker | meaning |", "|---|---|"] + [f"| `{k}` | {v} |" for k, v in MARKERS.items()])
+    return "\n".join(["| marker | meaning |", "|---|---|"] + [f"| `{k}` | {v} |" for k, v in markers().items()])
 
 
 def render_readme(text: str) -> str:

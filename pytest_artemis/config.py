@@ -14,24 +14,26 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pytest_artemis.errors import ConfigError
+from pytest_artemis.redact import redact
 
 __all__ = [
     "ENVIRONMENTS",
     "OPTIONS",
     "PROFILES",
     "SEVERITIES",
+    "SUMMARIES",
     "ArtemisConfig",
     "OptionSpec",
-    "redact_url",
     "resolve",
 ]
 
 PROFILES: tuple[str, ...] = ("smoke", "ci", "full")
 ENVIRONMENTS: tuple[str, ...] = ("local", "staging", "production")
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+SUMMARIES: tuple[str, ...] = ("short", "full", "none")
 _K8S_VERSION = re.compile(r"^v?1\.\d{1,2}(\.\d+)?$")
 _CHECK_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -125,16 +127,23 @@ def parse_workers(value: str) -> int:
     return number
 
 
-def _load_param(value: str) -> str:
-    """A load scenario parameter KEY=VALUE, e.g. users=50 (keys and ranges in pytest_artemis.load.scenarios)."""
-    from pytest_artemis.errors import LoadError
-    from pytest_artemis.load.scenarios import parse_params
-
-    try:
-        parse_params([value])
-    except LoadError as err:
-        raise ValueError(str(err).removeprefix("load parameter ")) from err
+def parse_load_param(value: str) -> str:
+    """A load scenario parameter KEY=VALUE, e.g. users=50 (keys and ranges: pytest_artemis.load.scenarios)."""
+    key, sep, raw = value.partition("=")
+    if not sep or not key.strip() or not raw.strip():
+        raise ValueError("KEY=VALUE, e.g. users=50")
     return value.strip()
+
+
+def parse_keep(value: str) -> int:
+    """A whole number of session directories to keep, from 1 to 1000."""
+    try:
+        number = int(value)
+    except ValueError as err:
+        raise ValueError("a whole number from 1 to 1000") from err
+    if not 1 <= number <= 1000:
+        raise ValueError("a whole number from 1 to 1000")
+    return number
 
 
 def parse_bool(value: str) -> bool:
@@ -226,7 +235,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("artifacts", "Directory for run artifacts (logs, Locust reports, charts).", parse_path,
                default=".artemis/artifacts", metavar="DIR"),
     OptionSpec("load-param", "Load scenario parameter KEY=VALUE (users, requests, duration, max_users, step_size, "
-               "rate, seed), repeatable.", _load_param, default=(), kind="list", metavar="KEY=VALUE"),
+               "rate, seed), repeatable.", parse_load_param, default=(), kind="list", metavar="KEY=VALUE"),
+    OptionSpec("summary", "How much MISSION STATUS shows: short (figures of live gates, findings of failed ones), "
+               "full (every figure and finding) or none (gate lines and the verdict).",
+               parse_choice(SUMMARIES), default="short"),
+    OptionSpec("keep-sessions", "Session artifact directories to keep under --artemis-artifacts (oldest removed).",
+               parse_keep, default=10, metavar="N"),
 )
 
 
@@ -259,8 +273,12 @@ class ArtemisConfig:
     history: Path = Path(".artemis/history")
     artifacts: Path = Path(".artemis/artifacts")
     load_param: tuple[str, ...] = ()
+    summary: str = "short"
+    keep_sessions: int = 10
     #: Option names whose value came from the command line (gate paths given there are always collected).
     from_cli: frozenset[str] = field(default_factory=frozenset)
+    #: Option names set anywhere (command line, ini or environment): a session that sets one uses the plugin.
+    given: frozenset[str] = field(default_factory=frozenset)
 
     def as_public_dict(self) -> dict[str, Any]:
         """The config for reports, with credentials in URLs redacted."""
@@ -271,22 +289,10 @@ class ArtemisConfig:
                 value = sorted(str(v) for v in value) if isinstance(value, frozenset) else [str(v) for v in value]
             elif isinstance(value, Path):
                 value = str(value)
-            elif isinstance(value, str) and "://" in value:
-                value = redact_url(value)
+            elif isinstance(value, str):
+                value = redact(value)
             out[f.name] = value
         return out
-
-
-def redact_url(url: str) -> str:
-    """Replace the password (or token) of a URL with '***'."""
-    parts = urlsplit(url)
-    if parts.password is None and not parts.username:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
 
 
 # --------------------------------------------------------------------------- resolution
@@ -387,4 +393,4 @@ def resolve(
     for key in _DIRS:
         if not values[key].is_absolute():
             values[key] = base(key) / values[key]
-    return ArtemisConfig(rootdir=rootdir, from_cli=frozenset(from_cli), **values)
+    return ArtemisConfig(rootdir=rootdir, from_cli=frozenset(from_cli), given=frozenset(given_by), **values)

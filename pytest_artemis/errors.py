@@ -10,16 +10,17 @@ from __future__ import annotations
 __all__ = [
     "ArtemisError",
     "BaselineError",
-    "ClusterError",
     "ConfigError",
     "DashboardError",
     "GeneratorSaturatedError",
+    "InconclusiveError",
     "LoadError",
     "ManifestError",
     "PrometheusError",
     "PrometheusQueryError",
     "PrometheusUnavailableError",
     "RuleError",
+    "RunInvalidError",
     "ServiceError",
     "ServiceStartError",
     "TargetUnreachableError",
@@ -84,12 +85,18 @@ class LoadError(ArtemisError):
     """A load scenario could not run (bad locustfile, bad values, generator crash)."""
 
 
-class GeneratorSaturatedError(LoadError):
+class RunInvalidError(LoadError):
+    """The run did not send the load it planned (a worker lost or never connected): its figures vouch for nothing."""
+
+
+class GeneratorSaturatedError(RunInvalidError):
     """The load generator, not the target, was the bottleneck: the figures are not trustworthy."""
 
 
-class ClusterError(ArtemisError):
-    """Talking to the Kubernetes API server failed."""
+class InconclusiveError(ArtemisError):
+    """A gate could not judge (no data, too few samples): inconclusive is never GO."""
+
+
 
 
 class TrafficRefusedError(ConfigError):

@@ -17,9 +17,9 @@ from pytest_artemis.load.scenarios import SCENARIOS
 
 __all__ = [
     "DEFCON_OF_FAILURE",
+    "EXTRA_MARKERS",
     "FAMILIES",
     "FAMILY_MARKER",
-    "EXTRA_MARKERS",
     "FamilyConflict",
     "GateFamily",
     "family_of",
@@ -61,13 +61,12 @@ FAMILIES: tuple[GateFamily, ...] = (
     GateFamily("probes", "Probes (Vital Signs)", "live",
                (("probes", "health probe gate: liveness, readiness and startup endpoints of the target."),)),
     GateFamily("observability", "Observability (Radar Sweep)", "live",
-               (("observability", "live monitoring gate: dashboard queries return data and alerts fire under "
-                                  "faults, against a real Prometheus."),)),
-    GateFamily("load", "Load Scenarios (Field Exercises)", "live",
-               tuple((s.name, s.description) for s in SCENARIOS.values())),
+               (("observability", "live monitoring gate: panel queries return data, alerts fire under faults."),)),
     GateFamily("rollout", "Rollout (Troop Movement)", "live",
                (("rollout", "rollout gate: rolling deployment keeps serving while it progresses."),
                 ("cluster", "needs a Kubernetes API server (--artemis-kubeconfig / --artemis-context)."))),
+    GateFamily("load", "Load Scenarios (Field Exercises)", "live",
+               tuple((s.name, s.description) for s in SCENARIOS.values())),
     GateFamily("other", "Other Checks", "live", ()),
 )
 

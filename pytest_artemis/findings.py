@@ -77,6 +77,11 @@ class Finding:
         return self.status in ("fail", "inconclusive")
 
     @property
+    def passed(self) -> bool:
+        """Not a problem: the figure held, or it was recorded without being judged."""
+        return not self.problem
+
+    @property
     def measured(self) -> bool:
         return bool(self.figure)
 

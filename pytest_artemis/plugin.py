@@ -1,11 +1,16 @@
 """pytest-artemis hook implementations (hooks only; logic lives in the modules they call).
 
-Sections: options, configuration, collection, reporting, session end.
+Sections: options, configuration, collection, reporting, session end. The plugin is quiet unless the
+session uses it (an Artemis option set, an Artemis marker on a collected test or in ``-m``, an Artemis
+fixture requested, or an Artemis gate path collected): only then does it install signal handlers, write
+MISSION STATUS, publish to Allure or keep the verdict file. ``--collect-only`` runs nothing and reports
+nothing.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from typing import Any
@@ -13,14 +18,17 @@ from typing import Any
 import pytest
 
 from pytest_artemis import collect as _collect
-from pytest_artemis import theme
+from pytest_artemis import families as _families
 from pytest_artemis.baselines import load_baselines
 from pytest_artemis.config import OPTIONS, ArtemisConfig, resolve
-from pytest_artemis.errors import ConfigError
-from pytest_artemis.record import GATES, SessionRecord, gate_of
+from pytest_artemis.errors import ArtemisError, ConfigError, LoadError
+from pytest_artemis.load.scenarios import parse_params
+from pytest_artemis.record import SessionRecord
 from pytest_artemis.reporting import allure as _allure
 from pytest_artemis.reporting import terminal as _terminal
 from pytest_artemis.services import processes as _processes
+from pytest_artemis.sessions import SessionDir, new_name
+from pytest_artemis.stash import CONFIG_KEY, RECORD_KEY, SESSION_DIR_KEY
 
 pytest_plugins = [
     "pytest_artemis.fixtures.core",
@@ -28,23 +36,8 @@ pytest_plugins = [
     "pytest_artemis.fixtures.load",
 ]
 
-CONFIG_KEY = pytest.StashKey[ArtemisConfig]()
-RECORD_KEY = pytest.StashKey[SessionRecord]()
-
-MARKERS: dict[str, str] = {
-    "manifests": "Kubernetes manifest gate: schema and policy checks on manifests.",
-    "probes": "health probe gate: liveness, readiness and startup endpoints of the target.",
-    "rules": "Prometheus rule gate: promtool checks, rule unit tests, PromQL and naming checks.",
-    "dashboards": "Grafana dashboard gate: schema, layout, query and theme checks.",
-    "load": "load scenario: N users, R requests each, gated on the baselines.",
-    "spike": "spike scenario: normal load, sudden 5x spike, recovery analysis.",
-    "endurance": "endurance scenario: sustained load with memory-leak detection.",
-    "scalability": "scalability scenario: users stepped up to find the knee.",
-    "chaos": "chaos scenario: seeded random load with faults switched on the target.",
-    "cluster": "needs a Kubernetes API server (--artemis-kubeconfig / --artemis-context).",
-    "rollout": "rollout gate: rolling deployment keeps serving while it progresses.",
-    "smoke": "quick check that fits in every pipeline run.",
-}
+GATE_PROPERTY = "artemis_gate"
+_WORKER_SESSION = "artemis_session_dir"
 
 
 # ----------------------------------------------------------------------------- options
@@ -69,26 +62,74 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # ----------------------------------------------------------------------------- configuration
 
 
+def _session_name(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput and workerinput.get(_WORKER_SESSION):
+        return str(workerinput[_WORKER_SESSION])
+    return new_name()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    for name, description in MARKERS.items():
+    for name, description in _families.markers().items():
         config.addinivalue_line("markers", f"{name}: {description}")
     cli = {spec.dest: config.getoption(spec.dest) for spec in OPTIONS}
     ini = {spec.ini: config.getini(spec.ini) for spec in OPTIONS}
     try:
         cfg = resolve(cli, ini, os.environ, config.rootpath, config.invocation_params.dir)
+        _check_load_params(cfg)
         if cfg.baselines is not None:
             load_baselines(cfg.baselines)
-        record = SessionRecord(cfg.as_public_dict())
-        if cfg.verdict is not None and not hasattr(config, "workerinput"):
-            record.write(cfg.verdict)
-    except ConfigError as err:
+    except ArtemisError as err:
+        _usage_error_verdict(cli, config, str(err))
         raise pytest.UsageError(str(err)) from err
+    sessions = SessionDir(cfg.artifacts, _session_name(config), cfg.keep_sessions)
+    record = SessionRecord(cfg.as_public_dict())
+    record.session_dir = str(sessions.planned)
     config.stash[CONFIG_KEY] = cfg
     config.stash[RECORD_KEY] = record
+    config.stash[SESSION_DIR_KEY] = sessions
     explicit = config.args_source == pytest.Config.ArgsSource.ARGS
     config.args.extend(_collect.extra_args(cfg, config.args, explicit))  # workers too: they collect
+    if cfg.verdict is not None and not hasattr(config, "workerinput"):
+        try:
+            record.write(cfg.verdict)  # NO-GO until the session completes; a killed session leaves no GO
+        except ConfigError as err:
+            raise pytest.UsageError(str(err)) from err
     config.pluginmanager.register(ArtemisSessionHooks(config), "artemis-session")
+
+
+def _check_load_params(cfg: ArtemisConfig) -> None:
+    """Load parameters name known keys within their ranges (the scenario table owns both)."""
+    source = "--artemis-load-param" if "load_param" in cfg.from_cli else "ini key/environment artemis_load_param"
+    for raw in cfg.load_param:
+        try:
+            parse_params([raw])
+        except LoadError as err:
+            raise ConfigError(f"{source} got {raw!r}; it accepts {str(err).removeprefix('load parameter ')}") from err
+
+
+def _usage_error_verdict(cli: dict[str, Any], config: pytest.Config, message: str) -> None:
+    """A usage error still replaces an older verdict file (when one is named) with a NO-GO saying why."""
+    raw = cli.get("artemis_verdict") or os.environ.get("ARTEMIS_VERDICT") or config.getini("artemis_verdict")
+    if not raw or hasattr(config, "workerinput"):
+        return
+    path = config.invocation_params.dir / str(raw)
+    record = SessionRecord({})
+    record.status = "crashed"
+    record.crash = f"usage error: {message}"
+    record.finished = time.time()
+    try:
+        record.write(path)
+    except ConfigError:
+        pass
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:  # pytest-xdist: workers share the controller's session directory
+    sessions = node.config.stash.get(SESSION_DIR_KEY, None)
+    if sessions is not None:
+        node.workerinput[_WORKER_SESSION] = sessions.name
 
 
 # ----------------------------------------------------------------------------- collection
@@ -106,49 +147,77 @@ class ArtemisSessionHooks:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.cfg = config.stash[CONFIG_KEY]
-        self.record = config.stash[RECORD_KEY]
+        self.cfg: ArtemisConfig = config.stash[CONFIG_KEY]
+        self.record: SessionRecord = config.stash[RECORD_KEY]
         self.is_worker = hasattr(config, "workerinput")
+        self.collect_only = bool(config.option.collectonly)
+        self.active = False
         self.alluredir = _allure.alluredir(config)
         self._unregister = lambda: None
         self.write_error = ""
+        if self.cfg.given and not self.collect_only:  # an Artemis option: the session uses the plugin
+            self._activate()
+
+    def _activate(self) -> None:
+        if self.active:
+            return
+        self.active = True
         if self.is_worker:  # a worker whose controller dies stops its services at once (not after its test)
             _processes.install_signal_handlers()
             _processes.follow_parent()
         else:  # SIGTERM/SIGHUP (a CI timeout): the verdict file says so before the session dies
             _processes.install_signal_handlers()
             self._unregister = _processes.on_fatal_signal(self._terminated)
+            self._write_verdict(final=False)
 
     def _terminated(self, sig: int) -> None:
         self.record.status = "interrupted"
         self.record.crash = f"terminated by {signal.Signals(sig).name}"
         self._write_verdict(final=True)
+        where = f"; verdict in {self.cfg.verdict}" if self.cfg.verdict else ""
+        os.write(2, f"\nartemis: session terminated by {signal.Signals(sig).name}{where}\n".encode())
+
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        problems = []
+        for item in items:
+            try:
+                family = _family(item)
+            except _families.FamilyConflict as err:
+                problems.append(f"{item.nodeid}: {err}")
+                continue
+            item.stash[_FAMILY_KEY] = family.name
+        if problems:
+            raise pytest.UsageError("gate families:\n  " + "\n  ".join(problems))
+        if not self.collect_only and not self.active and _uses_artemis(config, items):
+            self._activate()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
         try:
             return (yield)
         finally:
-            if self.alluredir is not None:
-                _allure.publish_item(item, gate_of(m.name for m in item.iter_markers()))
+            if self.alluredir is not None and self.active:
+                _allure.publish_item(item, item.stash.get(_FAMILY_KEY, "other"))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        item.user_properties.append((GATE_PROPERTY, gate_of(m.name for m in item.iter_markers())))
+        if self.active:
+            item.user_properties.append((GATE_PROPERTY, item.stash.get(_FAMILY_KEY, "other")))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.is_worker:
+        if self.is_worker or not self.active:
             return
         gate = next((str(value) for name, value in report.user_properties if name == GATE_PROPERTY), None)
-        self.record.add_report(report, gate or gate_of(k for k in report.keywords if k in _ALL_MARKERS))
+        self.record.add_report(report, gate or "other")
         if report.when == "teardown":
             self._write_verdict(final=False)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> None:
-        if not self.is_worker:
+        if not self.is_worker and self.active:
             _terminal.write_mission_status(terminalreporter, self.record, self.cfg)
             if self.write_error:
-                terminalreporter.write_line(f"  {self.write_error}", **theme.TERMINAL_MARKUP["critical"])
+                terminalreporter.write_line(f"  {self.write_error}", red=True, bold=True)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.record.status = "interrupted"
@@ -170,7 +239,7 @@ class ArtemisSessionHooks:
             else:
                 self.record.status = "complete"
         self._write_verdict(final=True)
-        if self.alluredir is not None and not self.is_worker:
+        if self.alluredir is not None and not self.is_worker and self.active:
             _allure.write_session_files(self.alluredir, self.record)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -183,12 +252,43 @@ class ArtemisSessionHooks:
     def _write_verdict(self, *, final: bool) -> None:
         if final:
             self.record.finished = time.time()
-        if self.cfg.verdict is not None and not self.is_worker:
+        if self.cfg.verdict is not None and not self.is_worker and self.active:
             try:
                 self.record.write(self.cfg.verdict)
             except ConfigError as err:  # the disk filled up mid-run: say so at the end, never crash the session
                 self.write_error = str(err)
 
 
-_ALL_MARKERS = {m for markers in GATES.values() for m in markers}
-GATE_PROPERTY = "artemis_gate"
+_FAMILY_KEY = pytest.StashKey[str]()
+
+
+def _family(item: pytest.Item) -> _families.GateFamily:
+    explicit = item.get_closest_marker(_families.FAMILY_MARKER)
+    name = str(explicit.args[0]) if explicit is not None and explicit.args else None
+    return _families.family_of((m.name for m in item.iter_markers()), name)
+
+
+def _uses_artemis(config: pytest.Config, items: list[pytest.Item]) -> bool:
+    """An Artemis marker in ``-m`` or on a collected test, an Artemis fixture requested, a gate item collected."""
+    from pytest_artemis.checks.items import GateItem
+
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(config.option.markexpr or "")))
+    if any(_families.is_artemis_marker(word) and word != "smoke" for word in words):
+        return True
+    for item in items:
+        if isinstance(item, GateItem):
+            return True
+        if any(_families.is_artemis_marker(m.name) and m.name != "smoke" for m in item.iter_markers()):
+            return True
+        if _requests_artemis_fixture(item):
+            return True
+    return False
+
+
+def _requests_artemis_fixture(item: pytest.Item) -> bool:
+    """The item's fixture closure holds a fixture defined by the plugin."""
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in getattr(info, "name2fixturedefs", {}).values():
+        if any(str(getattr(d.func, "__module__", "")).startswith("pytest_artemis.") for d in defs):
+            return True
+    return False

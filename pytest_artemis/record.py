@@ -1,91 +1,70 @@
-"""The session record: outcomes, findings, measurements and artifacts; the verdict and DEFCON level.
+"""The session record: outcomes, findings and artifacts per test; the verdict and DEFCON level.
 
-Gates never print or write reports: they attach measurements, findings and artifacts to their test
-item (:func:`attach`, stored in ``item.user_properties`` so they travel through pytest-xdist), and the
-plugin folds every test report into one :class:`SessionRecord`. Reporters (terminal, verdict JSON,
-Allure) read only the record.
+Gates never print or write reports: they attach findings (the one result shape, measured figures
+included) and artifacts to their test item (:func:`attach`, carried in ``item.user_properties`` as plain
+data so it travels through pytest-xdist), and the plugin folds every test report into one
+:class:`SessionRecord` of typed objects. Reporters (terminal, verdict JSON, Allure) read only the record.
 
-DEFCON, derived from the worst outcome (5 = peace, 1 = war):
+DEFCON, derived from the worst outcome (5 = peace, 1 = war); each family's kind is in
+:data:`~pytest_artemis.families.FAMILIES`:
 
 ====  ==============  ===================================================================
 5     FADE OUT        every gate passed, no warning findings
 4     DOUBLE TAKE     passed, but with warning findings or skipped gates; or no test ran at all (NO-GO)
 3     ROUND HOUSE     a static gate (manifests, rules, dashboards) failed or errored
-2     FAST PACE       a live gate (probes, load scenarios, rollout, other tests) failed or errored
+2     FAST PACE       a live gate (probes, observability, load scenarios, rollout, other tests) failed or errored
 1     COCKED PISTOL   the session was interrupted, crashed or has not finished: nothing can be vouched for
 ====  ==============  ===================================================================
 
 The verdict file is rewritten after every test with ``status: running``; until the session finishes it
 says NO-GO at DEFCON 1, so the file a killed session leaves behind (SIGKILL, a CI timeout) never reads GO.
+Everything written passes through :func:`~pytest_artemis.redact.redact`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
-import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pytest_artemis import theme
-from pytest_artemis.findings import Finding
 from pytest_artemis.errors import ConfigError
+from pytest_artemis.families import BY_NAME, FAMILIES
+from pytest_artemis.findings import Finding
+from pytest_artemis.redact import redact
 
-__all__ = [
-    "GATES",
-    "LIVE_GATES",
-    "USER_PROPERTY",
-    "GateSummary",
-    "Measurement",
-    "SessionRecord",
-    "TestOutcome",
-    "attach",
-    "gate_of",
-]
+__all__ = ["USER_PROPERTY", "Artifact", "GateSummary", "SessionRecord", "TestOutcome", "attach"]
 
-#: Gate family -> markers that put a test in it, in order of precedence.
-GATES: dict[str, tuple[str, ...]] = {
-    "manifests": ("manifests",),
-    "rules": ("rules",),
-    "dashboards": ("dashboards",),
-    "probes": ("probes",),
-    "rollout": ("rollout", "cluster"),
-    "load": ("load", "spike", "endurance", "scalability", "chaos"),
-}
-STATIC_GATES = ("manifests", "rules", "dashboards")
-LIVE_GATES = ("probes", "rollout", "load", "other")
 USER_PROPERTY = "artemis"
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
 
 @dataclass(frozen=True)
-class Measurement:
-    """A named figure a test measured, optionally with the limit it was held to."""
-
+class Artifact:
     name: str
-    value: float | int | str | None
-    unit: str = ""
-    limit: float | int | str | None = None
-    comparison: str = ""  # "<", "<=", ">", ">=" between value and limit
-    passed: bool | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
+    path: str
 
 
 @dataclass
 class TestOutcome:
     nodeid: str
-    gate: str
+    gate: str  # the family's name
     outcome: Outcome = "passed"
     duration: float = 0.0
     message: str = ""
-    measurements: list[dict[str, Any]] = field(default_factory=list)
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    artifacts: list[dict[str, str]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+
+    @property
+    def measured(self) -> list[Finding]:
+        return [f for f in self.findings if f.measured]
 
 
 @dataclass
@@ -105,27 +84,15 @@ class GateSummary:
     def verdict(self) -> str:
         return theme.VERDICT_NO_GO if self.failed or self.error else theme.VERDICT_GO
 
-
-def gate_of(marker_names: Iterable[str]) -> str:
-    """The gate family of a test from its marker names."""
-    names = set(marker_names)
-    for gate, markers in GATES.items():
-        if names.intersection(markers):
-            return gate
-    return "other"
+    @property
+    def title(self) -> str:
+        return BY_NAME[self.gate].title if self.gate in BY_NAME else self.gate
 
 
-def attach(
-    item: Any,
-    *,
-    measurement: Measurement | None = None,
-    findings: Iterable[Finding] = (),
-    artifact: tuple[str, str | os.PathLike[str]] | None = None,
-) -> None:
-    """Attach a measurement, findings or an artifact (name, path) to a pytest item."""
+def attach(item: Any, *, findings: Iterable[Finding] = (), artifact: tuple[str, str | os.PathLike[str]] | None = None
+           ) -> None:
+    """Attach findings (measured figures included) or an artifact (name, path) to a pytest item."""
     payload: dict[str, Any] = {}
-    if measurement is not None:
-        payload["measurement"] = asdict(measurement)
     found = [f.as_dict() for f in findings]
     if found:
         payload["findings"] = found
@@ -135,20 +102,37 @@ def attach(
         item.user_properties.append((USER_PROPERTY, payload))
 
 
+def attached_findings(user_properties: Iterable[tuple[str, Any]]) -> list[Finding]:
+    """The findings attached to an item or report so far."""
+    return [Finding.from_dict(f) for name, payload in user_properties if name == USER_PROPERTY
+            for f in payload.get("findings", [])]
+
+
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+
+
+def _measurement_view(finding: Finding, nodeid: str) -> dict[str, Any]:
+    """A measured finding as the verdict file's ``measurements`` list shows it."""
+    name = " ".join(p for p in (finding.scenario, finding.endpoint, finding.figure) if p)
+    passed = {"pass": True, "fail": False}.get(finding.status)
+    return {"name": name, "check": finding.check, "value": finding.value, "unit": finding.unit,
+            "limit": finding.limit, "comparison": finding.comparison, "passed": passed, "status": finding.status,
+            "details": {**finding.details, **({"endpoint": finding.endpoint} if finding.endpoint else {}),
+                        "message": finding.message}, "nodeid": nodeid}
 
 
 class SessionRecord:
     """Everything the session found; serialisable as the verdict file."""
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self.config = dict(config)
         self.started = time.time()
         self.finished: float | None = None
         self.status: Literal["running", "complete", "interrupted", "crashed"] = "running"
         self.crash: str = ""
+        self.session_dir: str = ""
         self.tests: dict[str, TestOutcome] = {}
-        self.session_findings: list[dict[str, Any]] = []
+        self.session_findings: list[Finding] = []
         self._done: set[str] = set()  # tests whose teardown was recorded: they change no more
         self._serialized: dict[str, tuple[str, str, str]] = {}
 
@@ -167,17 +151,12 @@ class SessionRecord:
             outcome = "passed"
         if _RANK[outcome] > _RANK[test.outcome]:
             test.outcome = outcome
-            test.message = _short(report)
+            test.message = redact(_short(report))
         if report.when == "teardown":
             self._done.add(report.nodeid)
-            for name, payload in report.user_properties:
-                if name != USER_PROPERTY:
-                    continue
-                if "measurement" in payload:
-                    test.measurements.append(payload["measurement"])
-                test.findings.extend(payload.get("findings", []))
-                if "artifact" in payload:
-                    test.artifacts.append(payload["artifact"])
+            test.findings.extend(attached_findings(report.user_properties))
+            test.artifacts.extend(Artifact(**payload["artifact"]) for name, payload in report.user_properties
+                                  if name == USER_PROPERTY and "artifact" in payload)
 
     # ---------------------------------------------------------------- derived
 
@@ -186,15 +165,17 @@ class SessionRecord:
         for test in self.tests.values():
             summary = out.setdefault(test.gate, GateSummary(test.gate))
             setattr(summary, test.outcome, getattr(summary, test.outcome) + 1)
-            summary.warnings += sum(1 for f in test.findings if f.get("severity") == "warning")
-        order = list(GATES) + ["other"]
-        return {g: out[g] for g in order if g in out}
+            summary.warnings += sum(1 for f in test.findings if f.severity == "warning" and f.problem)
+        order = [f.name for f in FAMILIES]
+        return {g: out[g] for g in order + sorted(set(out) - set(order)) if g in out}
 
     @property
     def verdict(self) -> str:
         if self.status != "complete" or not self.tests:  # a gate that checked nothing vouches for nothing
             return theme.VERDICT_NO_GO
         if any(s.verdict == theme.VERDICT_NO_GO for s in self.summaries().values()):
+            return theme.VERDICT_NO_GO
+        if all(s.skipped == s.total for s in self.summaries().values()):  # nothing was measured
             return theme.VERDICT_NO_GO
         return theme.VERDICT_GO
 
@@ -203,14 +184,18 @@ class SessionRecord:
         if self.status != "complete":
             return 1
         summaries = self.summaries()
-        bad = {g for g, s in summaries.items() if s.failed or s.error}
-        if bad & set(LIVE_GATES):
-            return 2
-        if bad:
-            return 3
+        levels = [BY_NAME[g].defcon_on_failure if g in BY_NAME else 2
+                  for g, s in summaries.items() if s.failed or s.error]
+        if levels:
+            return min(levels)
         if not summaries or any(s.warnings or s.skipped for s in summaries.values()):
             return 4
         return 5
+
+    def findings(self) -> list[tuple[str, Finding]]:
+        """(nodeid, finding) of every problem the session found, tests' first, then the session's own."""
+        return [(t.nodeid, f) for t in self.tests.values() for f in t.findings if f.problem] + \
+            [("", f) for f in self.session_findings if f.problem]
 
     def _head(self) -> dict[str, Any]:
         level = self.defcon
@@ -222,6 +207,7 @@ class SessionRecord:
             "started": self.started,
             "finished": self.finished,
             "crash": self.crash,
+            "session_dir": self.session_dir,
             "gates": {
                 g: {"passed": s.passed, "failed": s.failed, "error": s.error, "skipped": s.skipped,
                     "warnings": s.warnings, "verdict": s.verdict}
@@ -231,59 +217,52 @@ class SessionRecord:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            **self._head(),
-            "tests": [asdict(t) for t in self.tests.values()],
-            "findings": [dict(f, nodeid=t.nodeid) for t in self.tests.values() for f in t.findings]
-            + self.session_findings,
-            "measurements": [dict(m, nodeid=t.nodeid) for t in self.tests.values() for m in t.measurements],
-        }
+        return json.loads(self.to_json())
 
     def _fragments(self, test: TestOutcome) -> tuple[str, str, str]:
-        """The test's JSON, its findings and its measurements (comma-joined), cached once the test is done."""
+        """The test's JSON, its problems and its measurements (comma-joined), cached once the test is done."""
         cached = self._serialized.get(test.nodeid)
         if cached is not None:
             return cached
         dump = functools.partial(json.dumps, default=str)
-        parts = (dump(asdict(test)),
-                 ",".join(dump(dict(f, nodeid=test.nodeid)) for f in test.findings),
-                 ",".join(dump(dict(m, nodeid=test.nodeid)) for m in test.measurements))
+        parts = (redact(dump(asdict(test))),
+                 redact(",".join(dump(dict(f.as_dict(), nodeid=test.nodeid)) for f in test.findings if f.problem)),
+                 redact(",".join(dump(_measurement_view(f, test.nodeid)) for f in test.measured)))
         if test.nodeid in self._done:
             self._serialized[test.nodeid] = parts
         return parts
 
     def to_json(self) -> str:
-        """:meth:`as_dict` as JSON text; finished tests are serialised once, so rewriting after every test
+        """The verdict file's JSON text; finished tests are serialised once, so rewriting after every test
         stays cheap in sessions of thousands of tests."""
         parts = [self._fragments(t) for t in self.tests.values()]
-        findings = [p[1] for p in parts if p[1]] + [json.dumps(f, default=str) for f in self.session_findings]
-        head = json.dumps(self._head(), indent=2, default=str)
+        findings = [p[1] for p in parts if p[1]] + [redact(json.dumps(f.as_dict(), default=str))
+                                                     for f in self.session_findings if f.problem]
+        head = redact(json.dumps(self._head(), indent=2, default=str))
         return (head[:-2] + f',\n  "tests": [{",".join(p[0] for p in parts)}],\n  "findings": [{",".join(findings)}],'
                 f'\n  "measurements": [{",".join(p[2] for p in parts if p[2])}]\n}}\n')
 
     def write(self, path: Path) -> None:
-        """Write the verdict JSON atomically (a reader never sees half a file).
+        """Write the verdict JSON atomically (a reader never sees half a file), with the umask's mode.
 
         A path that cannot be written raises :class:`~pytest_artemis.errors.ConfigError` naming it.
         """
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".verdict-", suffix=".json")
-        except OSError as err:
-            raise _unwritable(path, err) from err
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with tmp.open("w", encoding="utf-8") as fh:
                 fh.write(self.to_json())
             os.replace(tmp, path)
         except BaseException as err:
-            Path(tmp).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             if isinstance(err, OSError):
                 raise _unwritable(path, err) from err
             raise
 
 
 def _unwritable(path: Path, err: OSError) -> ConfigError:
-    where = f" ({err.filename})" if err.filename and str(err.filename) != str(path) else ""
+    where = f" ({err.filename})" if err.filename and str(err.filename) not in (str(path),) else ""
     return ConfigError(f"verdict file {path} cannot be written: {err.strerror or err}{where}")
 
 

@@ -14,8 +14,9 @@ import pytest
 if TYPE_CHECKING:
     from pytest_artemis.config import ArtemisConfig
     from pytest_artemis.record import SessionRecord
+    from pytest_artemis.sessions import SessionDir
 
-__all__ = ["CONFIG_KEY", "RECORD_KEY", "config_of", "record_of"]
+__all__ = ["CONFIG_KEY", "RECORD_KEY", "SESSION_DIR_KEY", "config_of", "record_of", "session_dir_of"]
 
 CONFIG_KEY = pytest.StashKey["ArtemisConfig"]()
 RECORD_KEY = pytest.StashKey["SessionRecord"]()
@@ -33,3 +34,11 @@ def config_of(node_or_config: Any) -> ArtemisConfig:
 def record_of(node_or_config: Any) -> SessionRecord:
     """The session's :class:`~pytest_artemis.record.SessionRecord`."""
     return _config(node_or_config).stash[RECORD_KEY]
+
+
+SESSION_DIR_KEY = pytest.StashKey["SessionDir"]()
+
+
+def session_dir_of(node_or_config: Any) -> SessionDir:
+    """The session's artifact directory (:class:`~pytest_artemis.sessions.SessionDir`)."""
+    return _config(node_or_config).stash[SESSION_DIR_KEY]

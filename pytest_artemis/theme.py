@@ -16,7 +16,6 @@ __all__ = [
     "DEFCON_ROLES",
     "FONT_FAMILY",
     "FOREGROUND",
-    "GATE_TITLES",
     "GREEN",
     "PALETTE",
     "RED",
@@ -68,17 +67,6 @@ DASHBOARD_SECTIONS: Final[tuple[str, ...]] = (
     "Resource Deployment",
     "Tactical Intelligence Log",
 )
-
-#: Gate family -> title shown in MISSION STATUS.
-GATE_TITLES: Final[dict[str, str]] = {
-    "manifests": "Manifests (Deployment Orders)",
-    "probes": "Probes (Vital Signs)",
-    "rules": "Rules (Early Warning)",
-    "dashboards": "Dashboards (Command Displays)",
-    "load": "Load Scenarios (Field Exercises)",
-    "rollout": "Rollout (Troop Movement)",
-    "other": "Other Checks",
-}
 
 VERDICT_GO: Final = "GO"
 VERDICT_NO_GO: Final = "NO-GO"

@@ -27,11 +27,11 @@ import pytest
 from pytest_artemis.checks.dashboards.checks import DashboardContext
 from pytest_artemis.checks.dashboards.live import panels_without_data, query_panels
 from pytest_artemis.checks.dashboards.model import load_dashboard
-from pytest_artemis.findings import display_path
 from pytest_artemis.checks.rules.inventory import inventory_for
 from pytest_artemis.clients.prom import PromClient
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import ArtemisError
+from pytest_artemis.findings import display_path
 from pytest_artemis.services.prometheus import PrometheusServer, find_binary
 from pytest_artemis.services.target.control import Target, start_reference_service
 

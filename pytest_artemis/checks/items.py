@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from pytest_artemis.findings import SEVERITY_RANK, Finding, at_or_above, format_findings
 from pytest_artemis.checks.registry import REGISTRY
-from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import ArtemisError
-from pytest_artemis.record import Measurement, attach
+from pytest_artemis.findings import SEVERITY_RANK, Finding, at_or_above, format_findings
+from pytest_artemis.record import attach
+from pytest_artemis.stash import config_of
 
 __all__ = ["BrokenFileItem", "GateFailure", "GateItem", "GateSkip", "config_of"]
 
@@ -38,12 +38,6 @@ class GateSkip(Exception):
     """The item cannot run here (e.g. a tool is missing); reported as a skip with this reason."""
 
 
-def config_of(node: Any) -> ArtemisConfig:
-    from pytest_artemis.plugin import CONFIG_KEY
-
-    return node.config.stash[CONFIG_KEY]
-
-
 class GateItem(pytest.Item):
     """One gate check run over one file (or one part of it)."""
 
@@ -51,15 +45,15 @@ class GateItem(pytest.Item):
         self,
         *,
         marker: str,
-        run: Callable[[], Iterable[Finding] | tuple[Iterable[Finding], Measurement]] | None = None,
+        run: Callable[[], Iterable[Finding]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._run = run
         self.add_marker(marker)
 
-    def check(self) -> Iterable[Finding] | tuple[Iterable[Finding], Measurement]:
-        """The findings of this item (and optionally a measurement); subclasses without ``run`` override it."""
+    def check(self) -> Iterable[Finding]:
+        """The findings of this item (measured figures included); subclasses without ``run`` override it."""
         if self._run is None:
             raise TypeError(f"{type(self).__name__} needs a run callable or its own check()")
         return self._run()
@@ -71,21 +65,14 @@ class GateItem(pytest.Item):
     def runtest(self) -> None:
         cfg = config_of(self)
         try:
-            result = self.check()
+            found = self.check()
         except GateSkip as err:
             pytest.skip(str(err))
-        measurement = None
-        if isinstance(result, tuple):
-            found, measurement = result
-        else:
-            found = result
         findings = sorted((f for f in found if f.check not in cfg.ignore_check),
                           key=lambda f: (-SEVERITY_RANK[f.severity], f.check, f.name, f.container))
-        if measurement is not None:
-            attach(self, measurement=measurement)
         attach(self, findings=findings)
         if at_or_above(findings, cfg.fail_on):
-            raise GateFailure(findings, cfg.fail_on, self.header())
+            raise GateFailure([f for f in findings if f.problem], cfg.fail_on, self.header())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, (GateFailure, ArtemisError)):

@@ -15,7 +15,7 @@ from pytest_artemis.findings import SEVERITY_RANK, Finding, Severity
 
 __all__ = ["REGISTRY", "Check", "check", "checks_for", "render_docs"]
 
-F = TypeVar("F", bound=Callable[..., Iterable[Finding]])
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
-from pytest_artemis.config import redact_url
 from pytest_artemis.errors import PrometheusError, PrometheusQueryError, PrometheusUnavailableError
+from pytest_artemis.redact import redact_url
 
 __all__ = ["ALERT_STATES", "AlertState", "PromClient", "Rule", "Sample", "ScrapeTarget", "Series"]
 

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from pytest_artemis import theme
+from pytest_artemis.families import BY_NAME
 from pytest_artemis.load.results import RunResult
 
 __all__ = ["write_charts", "write_timeseries"]
@@ -59,7 +60,7 @@ def write_charts(result: RunResult, directory: Path) -> Path | None:
     top.legend(handles=handles, loc="upper left", facecolor=theme.BACKGROUND, labelcolor=theme.FOREGROUND)
     bottom.legend(loc="upper left", facecolor=theme.BACKGROUND, labelcolor=theme.FOREGROUND)
     scenario = getattr(result.plan, "scenario", "load")
-    fig.suptitle(f"{theme.TITLE}: {scenario} ({theme.GATE_TITLES['load']})", color=theme.FOREGROUND)
+    fig.suptitle(f"{theme.TITLE}: {scenario} ({BY_NAME['load'].title})", color=theme.FOREGROUND)
     path = directory / "load.png"
     fig.savefig(path, dpi=90, facecolor=theme.BACKGROUND)
     plt.close(fig)

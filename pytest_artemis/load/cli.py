@@ -1,8 +1,9 @@
 """``artemis-load``: the seed's load-testing command line, running the matching pytest selection.
 
-``artemis-load --test-type spike --users 10`` runs ``pytest -m spike suites/test_load_scenarios.py
+``artemis-load --test-type spike --users 10`` runs ``pytest -m spike <the packaged load suite>
 --artemis-load-param users=10`` (plus any pytest arguments after ``--``), so the run is gated on the
-baselines and lands in the verdict file like any other pytest run. The exit code is pytest's.
+baselines and lands in the verdict file like any other pytest run; it works from any directory (``--suite``
+names another test file). The exit code is pytest's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pytest_artemis.load.scenarios import SCENARIOS
 
 __all__ = ["DEFAULT_SUITE", "build_args", "main"]
 
-DEFAULT_SUITE = Path("suites") / "test_load_scenarios.py"
+DEFAULT_SUITE = Path(__file__).with_name("suite.py")
 
 _SEED_FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--users", "users", int, "users (load, endurance) or normal users before the spike"),
@@ -33,14 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="artemis-load", description="Run a load scenario as a gated pytest selection.",
         epilog="Arguments after -- go to pytest unchanged, e.g. artemis-load --test-type load -- -x -q")
-    parser.add_argument("--test-type", required=True, choices=SCENARIOS, help="the scenario to run")
+    parser.add_argument("--test-type", required=True, choices=list(SCENARIOS), help="the scenario to run")
     for flag, _key, kind, help_text in _SEED_FLAGS:
         parser.add_argument(flag, type=kind, default=None, help=help_text)
     parser.add_argument("--profile", choices=PROFILES, default=None, help="scale durations and users")
     parser.add_argument("--workers", type=int, default=None, help="Locust workers (0: one local process)")
     parser.add_argument("--target", default=None, help="URL of the service under test (default: reference service)")
     parser.add_argument("--locustfile", default=None, help="your own Locust file instead of the default mix")
-    parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help=f"test file (default: {DEFAULT_SUITE})")
+    parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="test file (default: the load suite shipped with the plugin)")
     return parser
 
 
@@ -51,8 +52,8 @@ def build_args(argv: list[str]) -> list[str]:
     parser = _parser()
     args = parser.parse_args(own)
     if not args.suite.is_file():
-        parser.error(f"--suite {args.suite}: no such file (run from the project root or pass --suite)")
-    out = [str(args.suite), "-m", args.test_type]
+        parser.error(f"--suite {args.suite}: no such file")
+    out = [str(args.suite), "-m", args.test_type, "-p", "no:cacheprovider", f"--rootdir={Path.cwd()}"]
     for flag, key, _kind, _help in _SEED_FLAGS:
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:

@@ -1,292 +1,242 @@
-"""Baseline gates over a :class:`~pytest_artemis.load.results.RunResult`: each returns a :class:`GateResult`.
+"""Load gates: each is a registered check returning one :class:`~pytest_artemis.findings.Finding` per figure.
 
-Gates never assert: they state the figure, the limit (with tolerance), the endpoint and the window,
-and whether it held. The fixtures record every result and fail the test once with all failures.
-Families: baseline (p95, p99, error rate, throughput, availability, per endpoint), time windows
-(:class:`WindowMonitor`, also used live to abort a run on a sustained breach), regression against the
-last green runs (:class:`History`), generator health, spike recovery, scalability knee and memory growth.
+A gate states the figure, the limit (with tolerance), the endpoint and the window, and whether it held
+(``status``: pass, fail, or inconclusive when there is nothing, or too little, to judge). Gates never
+assert; the exercise fails the test once with all failures. Families: baseline (p95, p99, error rate,
+throughput, availability, per endpoint), the time window, regression against the last green runs
+(:mod:`~pytest_artemis.load.history`), generator health, spike/chaos recovery, scalability knee and memory
+growth. The live window monitor lives in :mod:`~pytest_artemis.load.monitor`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import math
-import os
 import statistics
-import tempfile
-import time
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pytest_artemis.baselines import Baseline
-from pytest_artemis.load.results import RunResult, Sample, Summary
+from pytest_artemis.checks.registry import REGISTRY, check
+from pytest_artemis.findings import Finding
+from pytest_artemis.load.history import History
+from pytest_artemis.load.monitor import WindowMonitor
+from pytest_artemis.load.results import RunResult, Summary
 
 __all__ = [
     "CPU_SATURATION_PERCENT",
     "LAG_SATURATION_MS",
-    "Breach",
-    "GateResult",
-    "History",
-    "WindowMonitor",
+    "MIN_REQUESTS",
+    "availability_gate",
     "baseline_gates",
+    "endpoint_gates",
+    "error_rate_gate",
     "generator_health",
     "knee",
     "knee_gate",
+    "latency_gate",
     "memory_gate",
     "memory_slope",
     "recovery_gate",
     "recovery_seconds",
     "regression_gate",
+    "result",
+    "throughput_gate",
     "window_gate",
 ]
 
 CPU_SATURATION_PERCENT = 90.0
 LAG_SATURATION_MS = 10.0
+#: Fewer requests than this make a percentile or error rate inconclusive, never a pass.
+MIN_REQUESTS = 20
 
 
-@dataclass(frozen=True)
-class GateResult:
-    """One assertion: the measured figure against its limit."""
+def result(check_id: str, figure: str, value: float | None, limit: float | None, unit: str,
+           comparison: str, message: str, *, status: str | None = None, scenario: str = "", endpoint: str = "",
+           **details: Any) -> Finding:
+    """The finding of a registered load check (severity and fix from the registry); status from the comparison."""
+    registered = REGISTRY[check_id]
+    if status is None:
+        if value is None or limit is None:
+            status = "inconclusive"
+        else:
+            status = "pass" if (value <= limit if comparison == "<=" else value >= limit) else "fail"
+    return Finding(check=check_id, severity=registered.severity, message=message, fix=registered.fix,
+                   scenario=scenario, endpoint=endpoint, figure=figure,
+                   value=None if value is None else round(value, 3) if isinstance(value, float) else value,
+                   limit=None if limit is None else round(limit, 3) if isinstance(limit, float) else limit,
+                   unit=unit, comparison=comparison, status=status,  # type: ignore[arg-type]
+                   details=details)
 
-    name: str
-    value: float | None
-    limit: float | None
-    unit: str
-    comparison: str  # how value must relate to limit: "<=" or ">="
-    passed: bool
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
 
-
-def _compare(name: str, value: float | None, limit: float, unit: str, comparison: str, what: str,
-             where: str = "", tolerance: float = 0.0, base: float | None = None, **details: Any) -> GateResult:
+def _compare(check_id: str, figure: str, value: float | None, limit: float, unit: str, comparison: str, what: str,
+             where: str = "", tolerance: float = 0.0, base: float | None = None, no_data: str = "no data",
+             **details: Any) -> Finding:
     if value is None:
-        return GateResult(name, None, limit, unit, comparison, False, f"{what}: no data{where}", details)
+        return result(check_id, figure, None, limit, unit, comparison, f"{what}: {no_data}{where}; inconclusive",
+                      **details)
     passed = value <= limit if comparison == "<=" else value >= limit
-    sign = {"<=": (">", "<="), ">=": ("<", ">=")}[comparison][0 if not passed else 1]
+    sign = {"<=": (">", "<="), ">=": ("<", ">=")}[comparison][1 if passed else 0]
     head = f"{what} {value:,.1f} {unit} {sign} "
     if tolerance and base is not None:
         head += f"baseline {base:,.1f} {unit} (+{tolerance:g}% tolerance: {limit:,.1f} {unit})"
     else:
         head += f"limit {limit:,.1f} {unit}"
-    return GateResult(name, round(value, 3), round(limit, 3), unit, comparison, passed, head + where, details)
+    return result(check_id, figure, value, limit, unit, comparison, head + where, **details)
 
 
-def baseline_gates(result: RunResult, baseline: Baseline, *, throughput_note: str = "",
-                   throughput_limit: float | None = None) -> list[GateResult]:
-    """p95, p99, error rate, throughput and availability of the whole run, and per configured endpoint."""
-    total = result.total
-    window = f" over the whole run ({result.load_seconds:.1f} s, {total.requests:,} requests)"
-    tol = baseline.tolerance_percent
-    out = [
-        _compare("p95_ms", total.p(95), baseline.limit_with_tolerance("p95_ms"), "ms", "<=", "p95", window,
-                 tol, baseline.p95_ms),
-        _compare("p99_ms", total.p(99), baseline.limit_with_tolerance("p99_ms"), "ms", "<=", "p99", window,
-                 tol, baseline.p99_ms),
-        _compare("error_rate_percent", total.error_rate_percent if total.requests else None,
-                 baseline.error_rate_percent, "%", "<=", "error rate", window
-                 + (f"; top error: {max(total.errors.items(), key=lambda kv: kv[1])[0]}" if total.errors else "")),
-    ]
-    limit = baseline.throughput_rps if throughput_limit is None else throughput_limit
-    out.append(_compare("throughput_rps", result.rps if total.requests else None, limit, "req/s", ">=",
-                        "throughput", window + throughput_note, baseline=baseline.throughput_rps))
-    if result.availability_percent is not None:
-        out.append(_compare("availability_percent", result.availability_percent, baseline.availability_percent, "%",
-                            ">=", "availability", f" ({len(result.health)} health checks during the run)"))
-    endpoints = result.endpoints
+def _enough(summary: Summary | None, minimum: int = MIN_REQUESTS) -> bool:
+    return summary is not None and summary.requests >= minimum
+
+
+def _too_few(summary: Summary | None, minimum: int = MIN_REQUESTS) -> str:
+    seen = summary.requests if summary is not None else 0
+    return f"{seen} requests, {minimum} needed to judge"
+
+
+def _window(run: RunResult) -> str:
+    return f" over the whole run ({run.load_seconds:.1f} s, {run.total.requests:,} requests)"
+
+
+@check("load-p95", area="load", target="scenario", severity="critical",
+       fix="find what slows the slowest 5 % (profile the endpoint named) or raise p95_ms in the baselines file")
+def latency_gate(run: RunResult, baseline: Baseline, q: int = 95) -> Finding:
+    """p95 (or p99) latency of the whole run is within the baseline plus tolerance."""
+    key = f"p{q}_ms"
+    total = run.total
+    check_id = "load-p95" if q == 95 else "load-p99"
+    return _compare(check_id, key, total.p(q) if _enough(total) else None, baseline.limit_with_tolerance(key), "ms",
+                    "<=", f"p{q}", _window(run), baseline.tolerance_percent, baseline.get(key),
+                    no_data=_too_few(total))
+
+
+@check("load-p99", area="load", target="scenario", severity="critical",
+       fix="find what slows the slowest 1 % (queues, GC pauses, cold caches) or raise p99_ms in the baselines file")
+def p99_gate(run: RunResult, baseline: Baseline) -> Finding:
+    """p99 latency of the whole run is within the baseline plus tolerance."""
+    return latency_gate(run, baseline, 99)
+
+
+@check("load-error-rate", area="load", target="scenario", severity="critical",
+       fix="look at the top error named in the message and the target's logs")
+def error_rate_gate(run: RunResult, baseline: Baseline) -> Finding:
+    """The share of failed requests is at most the baseline's error rate."""
+    total = run.total
+    top = f"; top error: {max(total.errors.items(), key=lambda kv: kv[1])[0]}" if total.errors else ""
+    return _compare("load-error-rate", "error_rate_percent", total.error_rate_percent if _enough(total) else None,
+                    baseline.error_rate_percent, "%", "<=", "error rate", _window(run) + top, no_data=_too_few(total))
+
+
+@check("load-throughput", area="load", target="scenario", severity="critical",
+       fix="check the target's saturation (CPU, pool) and the generator's; or lower throughput_rps")
+def throughput_gate(run: RunResult, baseline: Baseline, limit: float | None = None, note: str = "") -> Finding:
+    """Requests per second over the run reach the baseline (scaled to what the plan can send)."""
+    return _compare("load-throughput", "throughput_rps", run.rps if run.total.requests else None,
+                    baseline.throughput_rps if limit is None else limit, "req/s", ">=", "throughput",
+                    _window(run) + note)
+
+
+@check("load-availability", area="load", target="scenario", severity="critical",
+       fix="the health endpoint failed during the run: see the health samples in timeseries.json")
+def availability_gate(run: RunResult, baseline: Baseline) -> Finding | None:
+    """The share of health checks answered 2xx during the run reaches the baseline's availability."""
+    if run.availability_percent is None:
+        return None
+    return _compare("load-availability", "availability_percent", run.availability_percent,
+                    baseline.availability_percent, "%", ">=", "availability",
+                    f" ({len(run.health)} health checks during the run)")
+
+
+@check("load-endpoint", area="load", target="endpoint", severity="critical",
+       fix="profile the endpoint named, or adjust its figures under endpoints: in the baselines file")
+def endpoint_gates(run: RunResult, baseline: Baseline) -> list[Finding]:
+    """Each endpoint with its own baseline figures (p50/p95/p99, error rate) holds them."""
+    out: list[Finding] = []
+    endpoints, tol = run.endpoints, baseline.tolerance_percent
     for endpoint, figures in baseline.endpoints.items():
         summary = endpoints.get(endpoint)
         where = f" for {endpoint}" + (f" ({summary.requests:,} requests)" if summary else " (no requests seen)")
+        judged = summary if _enough(summary, 10) else None
         for key, q in (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99)):
             if key in figures:
                 base = float(figures[key])
-                out.append(_compare(f"{endpoint} {key}", summary.p(q) if summary else None, base * (1 + tol / 100),
-                                    "ms", "<=", key.split("_")[0], where, tol, base, endpoint=endpoint))
+                out.append(_compare("load-endpoint", key, judged.p(q) if judged else None, base * (1 + tol / 100),
+                                    "ms", "<=", key.split("_")[0], where, tol, base, no_data=_too_few(summary, 10),
+                                    endpoint=endpoint))
         if "error_rate_percent" in figures:
-            out.append(_compare(f"{endpoint} error_rate_percent", summary.error_rate_percent if summary else None,
+            out.append(_compare("load-endpoint", "error_rate_percent", judged.error_rate_percent if judged else None,
                                 float(figures["error_rate_percent"]), "%", "<=", "error rate", where,
-                                endpoint=endpoint))
+                                no_data=_too_few(summary, 10), endpoint=endpoint))
     return out
 
 
-# --------------------------------------------------------------------------- time windows
+def baseline_gates(run: RunResult, baseline: Baseline, *, throughput_note: str = "",
+                   throughput_limit: float | None = None) -> list[Finding]:
+    """p95, p99, error rate, throughput and availability of the whole run, and per configured endpoint."""
+    out = [latency_gate(run, baseline), p99_gate(run, baseline), error_rate_gate(run, baseline),
+           throughput_gate(run, baseline, throughput_limit, throughput_note)]
+    availability = availability_gate(run, baseline)
+    if availability is not None:
+        out.append(availability)
+    return out + endpoint_gates(run, baseline)
 
 
-@dataclass(frozen=True)
-class Breach:
-    start: float
-    end: float
-    value: float
-
-
-class WindowMonitor:
-    """A rolling SLO over the last ``window`` seconds, fed one sample at a time (live or afterwards).
-
-    ``breached_for`` is how long the SLO has been broken without a break; :attr:`abort` is set once it
-    was broken for ``abort_after`` seconds in a row (None: never abort).
-    """
-
-    def __init__(self, metric: str, limit: float, window: float = 10.0, abort_after: float | None = None,
-                 min_requests: int = 20) -> None:
-        if metric not in ("p95_ms", "p99_ms", "error_rate_percent"):
-            raise ValueError(f"window metric {metric!r}: expected p95_ms, p99_ms or error_rate_percent")
-        self.metric, self.limit, self.window = metric, limit, max(1.0, window)
-        self.abort_after, self.min_requests = abort_after, min_requests
-        self._recent: deque[Sample] = deque()
-        self.worst: Breach | None = None
-        self.highest: Breach | None = None  # the highest full-window value, broken or not
-        self.first_breach: Breach | None = None
-        self.breached_for = 0.0
-        self.abort: Breach | None = None
-
-    def _value(self, total: Summary) -> float | None:
-        if total.requests < self.min_requests:
-            return None
-        if self.metric == "error_rate_percent":
-            return total.error_rate_percent
-        return total.p(95 if self.metric == "p95_ms" else 99)
-
-    def feed(self, sample: Sample) -> Breach | None:
-        """Add one second; returns the breach of the window ending with it, if any."""
-        self._recent.append(sample)
-        while self._recent and self._recent[0].t <= sample.t - self.window:
-            self._recent.popleft()
-        if sample.t + 1 - self._recent[0].t < self.window:
-            return None  # not yet a full window
-        total = Summary()
-        for s in self._recent:
-            total.add(s.total)
-        value = self._value(total)
-        if value is not None and (self.highest is None or value > self.highest.value):
-            self.highest = Breach(self._recent[0].t, sample.t + 1, value)
-        if value is None or value <= self.limit:
-            self.breached_for = 0.0
-            return None
-        breach = Breach(self._recent[0].t, sample.t + 1, value)
-        self.first_breach = self.first_breach or breach
-        if self.worst is None or value > self.worst.value:
-            self.worst = breach
-        self.breached_for += 1.0
-        if self.abort_after is not None and self.abort is None and self.breached_for >= self.abort_after:
-            self.abort = breach
-        return breach
-
-    def describe(self, breach: Breach) -> str:
-        unit = "%" if self.metric == "error_rate_percent" else "ms"
-        return (f"{self.metric.split('_ms')[0].replace('_percent', '').replace('_', ' ')} {breach.value:,.1f} {unit} "
-                f"> limit {self.limit:,.1f} {unit} in the {self.window:g} s window {breach.start:g}-{breach.end:g} s")
-
-
-def window_gate(result: RunResult, monitor: WindowMonitor) -> GateResult:
-    """Replay the run through ``monitor``: passes when no window broke the SLO."""
+@check("load-window", area="load", target="scenario", severity="critical",
+       fix="a burst broke the SLO: see the window named and load.png; look for GC pauses, pool exhaustion, stalls")
+def window_gate(run: RunResult, monitor: WindowMonitor) -> Finding:
+    """No rolling window of the run broke the p95 SLO (the same monitor aborts a run live)."""
     fresh = WindowMonitor(monitor.metric, monitor.limit, monitor.window, monitor.abort_after, monitor.min_requests)
-    for sample in result.samples:
+    for sample in run.samples:
         fresh.feed(sample)
-    name = f"{monitor.metric} per {monitor.window:g} s window"
+    figure = f"{monitor.metric} per {monitor.window:g} s window"
     unit = "%" if monitor.metric == "error_rate_percent" else "ms"
     if fresh.worst is None:
         highest = fresh.highest
-        shown = (f"; highest {highest.value:,.1f} {unit} in the window {highest.start:g}-{highest.end:g} s"
-                 if highest is not None else f"; no full window with {monitor.min_requests} requests")
-        return GateResult(name, None if highest is None else round(highest.value, 3), monitor.limit, unit, "<=", True,
-                          f"every {monitor.window:g} s window held {monitor.metric} <= {monitor.limit:,.1f} {unit}"
-                          + shown, {} if highest is None else {"window_start": highest.start,
-                                                                "window_end": highest.end})
+        if highest is None:
+            return result("load-window", figure, None, monitor.limit, unit, "<=",
+                          f"no full {monitor.window:g} s window with {monitor.min_requests} requests; inconclusive")
+        return result("load-window", figure, highest.value, monitor.limit, unit, "<=",
+                      f"every {monitor.window:g} s window held {monitor.metric} <= {monitor.limit:,.1f} {unit}; "
+                      f"highest {highest.value:,.1f} {unit} in the window {highest.start:g}-{highest.end:g} s",
+                      window_start=highest.start, window_end=highest.end)
     message = "worst: " + fresh.describe(fresh.worst)
-    if result.aborted:
-        message = f"run aborted: {result.aborted}; " + message
-    return GateResult(name, round(fresh.worst.value, 3), monitor.limit, unit, "<=", False, message,
-                      {"window_start": fresh.worst.start, "window_end": fresh.worst.end})
+    if run.aborted:
+        message = f"run aborted: {run.aborted}; " + message
+    return result("load-window", figure, fresh.worst.value, monitor.limit, unit, "<=", message, status="fail",
+                  window_start=fresh.worst.start, window_end=fresh.worst.end)
 
 
-# --------------------------------------------------------------------------- regression against green runs
-
-
-class History:
-    """Per-scenario JSON history of runs (``DIR/SCENARIO.json``), newest last, bounded in length."""
-
-    def __init__(self, directory: Path, scenario: str, keep: int = 50) -> None:
-        self.path = Path(directory) / f"{scenario}.json"
-        self.keep = keep
-        self.problem = ""  # why the file could not be read ('' when it could, or does not exist yet)
-
-    def runs(self) -> list[dict[str, Any]]:
-        """The runs on file; an unreadable file counts as no runs (never blocks a release) and sets :attr:`problem`."""
-        self.problem = ""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError) as err:
-            self.problem = f"{self.path} cannot be read: {err}"
-            return []
-        if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
-            self.problem = f"{self.path}: expected a JSON object with a 'runs' list, got {type(data).__name__}"
-            return []
-        return [r for r in data["runs"] if isinstance(r, dict)]
-
-    def green(self) -> list[dict[str, Any]]:
-        return [r for r in self.runs() if r.get("green")]
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Serialise read-modify-write of the file across processes (parallel test workers share it)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with (self.path.parent / f".{self.path.name}.lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def append(self, figures: dict[str, Any], green: bool) -> None:
-        with self._locked():
-            runs = (self.runs() + [{"time": time.time(), "green": green, **figures}])[-self.keep:]
-            if self.problem and self.path.exists():  # keep the unreadable file for a person to look at
-                os.replace(self.path, self.path.with_name(f"{self.path.stem}.unreadable-{int(time.time())}.json"))
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".history-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"runs": runs}, fh, indent=1)
-            os.replace(tmp, self.path)
-
-
+@check("load-regression", area="load", target="scenario", severity="critical",
+       fix="compare with the last green run's artifacts; a real slowdown needs a fix, an accepted one a new history")
 def regression_gate(history: History, figures: dict[str, Any], *, key: str = "p95_ms",
                     tolerance_percent: float = 25.0, noise_floor: float = 5.0, min_samples: int = 3,
-                    match: Sequence[str] = ("plan",)) -> GateResult:
-    """Compare ``figures[key]`` with the median of the last green runs (higher is worse).
+                    match: Sequence[str] = ("plan",)) -> Finding:
+    """p95 is not worse than the median of the last green runs of the same plan (noise floor and tolerance).
 
     Only green runs whose ``match`` figures equal this run's count (by default the plan signature: the same
     scenario figures, workers, user code and chaos seed), so a run is never held to a different plan's latency.
+    With fewer than ``min_samples`` such runs the gate is not applied (recorded as info, not judged).
     """
     like = [r for r in history.green() if all(r.get(k) == figures.get(k) for k in match if k in figures)]
     green = [float(r[key]) for r in like[-10:] if r.get(key) is not None]
     value = figures.get(key)
-    name = f"{key} regression"
+    figure = f"{key} regression"
     if len(green) < min_samples or value is None:
         same = " of the same plan" if any(k in figures for k in match) else ""
         problem = f" (history {history.problem}; it is kept aside and started afresh)" if history.problem else ""
-        return GateResult(name, value, None, "ms", "<=", True,
-                          f"{key}: {len(green)} green run(s){same} in {history.path}{problem}, {min_samples} needed "
-                          "to compare; gate not applied", {"green_runs": len(green)})
+        return result("load-regression", figure, value, None, "ms", "<=",
+                      f"{key}: {len(green)} green run(s){same} in {history.path}{problem}, {min_samples} needed "
+                      "to compare; gate not applied", status="info", green_runs=len(green))
     reference = statistics.median(green)
     limit = max(reference * (1 + tolerance_percent / 100), reference + noise_floor)
     passed = float(value) <= limit
     message = (f"{key} {float(value):,.1f} ms {'<=' if passed else '>'} last green median {reference:,.1f} ms "
                f"(+{tolerance_percent:g}% or +{noise_floor:g} ms noise floor: {limit:,.1f} ms; "
                f"{len(green)} green runs in {history.path})")
-    return GateResult(name, float(value), round(limit, 3), "ms", "<=", passed, message,
-                      {"reference": reference, "green_runs": len(green)})
+    return result("load-regression", figure, float(value), limit, "ms", "<=", message, reference=reference,
+                  green_runs=len(green))
 
 
-# --------------------------------------------------------------------------- generator health
-
-
-def generator_health(result: RunResult, threshold: float = CPU_SATURATION_PERCENT, sustained: int = 2,
+def generator_health(run: RunResult, threshold: float = CPU_SATURATION_PERCENT, sustained: int = 2,
                      lag_ms: float = LAG_SATURATION_MS) -> str:
     """'' when the load generator kept up, else why its figures cannot be trusted.
 
@@ -294,10 +244,10 @@ def generator_health(result: RunResult, threshold: float = CPU_SATURATION_PERCEN
     woke sleepers more than ``lag_ms`` late on average, for ``sustained`` seconds in a row. A late loop means
     requests wait inside the generator (busy or starved of CPU), and their times include that wait.
     """
-    if result.cpu_warnings:
-        return f"Locust reported CPU above {threshold:g}% in {', '.join(sorted(set(result.cpu_warnings)))}"
+    if run.cpu_warnings:
+        return f"Locust reported CPU above {threshold:g}% in {', '.join(sorted(set(run.cpu_warnings)))}"
     streak: dict[str, int] = {}
-    for sample in result.samples:
+    for sample in run.samples:
         for role in set(sample.cpu_percent) | set(sample.lag_ms):
             cpu, lag = sample.cpu_percent.get(role, 0.0), sample.lag_ms.get(role, 0.0)
             streak[role] = streak.get(role, 0) + 1 if cpu > threshold or lag > lag_ms else 0
@@ -307,10 +257,17 @@ def generator_health(result: RunResult, threshold: float = CPU_SATURATION_PERCEN
     return ""
 
 
-# --------------------------------------------------------------------------- spike recovery
+@check("load-generator-saturated", area="load", target="scenario", severity="critical",
+       fix="use --artemis-workers N or fewer users: the figures describe Locust, not the target")
+def generator_gate(run: RunResult) -> Finding:
+    """The load generator kept up (CPU and event-loop lag); a saturated one makes the run invalid."""
+    why = generator_health(run)
+    return result("load-generator-saturated", "generator", None, None, "", "",
+                  f"load generator saturated: {why}" if why else "the load generator kept up",
+                  status="inconclusive" if why else "info")
 
 
-def recovery_seconds(result: RunResult, reference_end: float, disturbance_end: float, tolerance_percent: float,
+def recovery_seconds(run: RunResult, reference_end: float, disturbance_end: float, tolerance_percent: float,
                      floor_ms: float = 5.0, settle: int = 2) -> tuple[float | None, dict[str, Any]]:
     """Seconds after ``disturbance_end`` until p95 and error rate are back near the level before ``reference_end``.
 
@@ -318,38 +275,43 @@ def recovery_seconds(result: RunResult, reference_end: float, disturbance_end: f
     warms up). Back means ``settle`` consecutive seconds within (1 + tolerance) x p95 (at least + ``floor_ms``)
     and an error rate at most the level before + 1 point. None when it never came back.
     """
-    reference, _, _ = result.window(1.0, reference_end)
+    reference, _, _ = run.window(1.0, reference_end)
     if not reference.requests:
-        reference, _, _ = result.window(0.0, reference_end)
+        reference, _, _ = run.window(0.0, reference_end)
     ref_p95 = reference.p(95) or 0.0
     limit = max(ref_p95 * (1 + tolerance_percent / 100), ref_p95 + floor_ms)
     err_limit = reference.error_rate_percent + 1.0
     details = {"reference_p95_ms": round(ref_p95, 3), "p95_limit_ms": round(limit, 3),
-               "reference_error_rate_percent": round(reference.error_rate_percent, 3)}
-    run = 0
-    for sample in result.samples:
+               "reference_error_rate_percent": round(reference.error_rate_percent, 3),
+               "reference_requests": reference.requests}
+    streak = 0
+    for sample in run.samples:
         if sample.t < disturbance_end:
             continue
         ok = sample.total.requests > 0 and (sample.total.p(95) or 0) <= limit and \
             sample.total.error_rate_percent <= err_limit
-        run = run + 1 if ok else 0
-        if run >= settle:
+        streak = streak + 1 if ok else 0
+        if streak >= settle:
             return round(max(0.0, sample.t - settle + 1 - disturbance_end), 3), details
     return None, details
 
 
-def recovery_gate(seconds: float | None, details: dict[str, Any], limit: float, what: str) -> GateResult:
+@check("load-recovery", area="load", target="scenario", severity="critical",
+       fix="the target stayed degraded after the spike or fault: look for queues that do not drain, retries, leaks")
+def recovery_gate(seconds: float | None, details: dict[str, Any], limit: float, what: str) -> Finding:
+    """p95 and error rate return to the level before a spike or fault within the baseline's recovery_seconds."""
+    if not details.get("reference_requests", 1):
+        return result("load-recovery", "recovery_seconds", None, limit, "s", "<=",
+                      f"no requests before {what} to compare with; inconclusive", **details)
     if seconds is None:
-        return GateResult("recovery_seconds", None, limit, "s", "<=", False,
-                          f"no recovery after {what}: p95 never returned below {details['p95_limit_ms']:,.1f} ms "
-                          f"(level before: {details['reference_p95_ms']:,.1f} ms) before the run ended", details)
+        return result("load-recovery", "recovery_seconds", None, limit, "s", "<=",
+                      f"no recovery after {what}: p95 never returned below {details['p95_limit_ms']:,.1f} ms "
+                      f"(level before: {details['reference_p95_ms']:,.1f} ms) before the run ended", status="fail",
+                      **details)
     passed = seconds <= limit
-    return GateResult("recovery_seconds", seconds, limit, "s", "<=", passed,
-                      f"recovery after {what} {seconds:g} s {'<=' if passed else '>'} limit {limit:g} s "
-                      f"(p95 back under {details['p95_limit_ms']:,.1f} ms)", details)
-
-
-# --------------------------------------------------------------------------- scalability knee
+    return result("load-recovery", "recovery_seconds", seconds, limit, "s", "<=",
+                  f"recovery after {what} {seconds:g} s {'<=' if passed else '>'} limit {limit:g} s "
+                  f"(p95 back under {details['p95_limit_ms']:,.1f} ms)", **details)
 
 
 def knee(steps: Sequence[tuple[int, float, float | None, float]], p95_limit: float, error_limit: float,
@@ -371,17 +333,21 @@ def knee(steps: Sequence[tuple[int, float, float | None, float]], p95_limit: flo
     return best, table
 
 
-def knee_gate(knee_users: int | None, limit: int, planned_max: int, table: list[dict[str, Any]]) -> GateResult:
+@check("load-knee", area="load", target="scenario", severity="critical",
+       fix="the target stops scaling early: see the steps table (p95, RPS per step) for where it bends")
+def knee_gate(knee_users: int | None, limit: int, planned_max: int, table: list[dict[str, Any]]) -> Finding:
+    """The scalability knee (last step holding the SLO while RPS grows) is at or above knee_users."""
     effective = min(limit, planned_max)
     note = (f" (baseline {limit} users, scaled to this profile's highest step of {planned_max})"
             if effective < limit else "")
-    passed = knee_users is not None and knee_users >= effective
+    if not table:
+        return result("load-knee", "knee_users", None, effective, "users", ">=",
+                      "no step ran long enough to measure; inconclusive", steps=table)
     shown = "none" if knee_users is None else f"{knee_users} users"
-    return GateResult("knee_users", knee_users, effective, "users", ">=", passed,
-                      f"knee at {shown} {'>=' if passed else '<'} {effective} users{note}", {"steps": table})
-
-
-# --------------------------------------------------------------------------- memory growth
+    passed = knee_users is not None and knee_users >= effective
+    return result("load-knee", "knee_users", knee_users, effective, "users", ">=",
+                  f"knee at {shown} {'>=' if passed else '<'} {effective} users{note}",
+                  status="pass" if passed else "fail", steps=table)
 
 
 def memory_slope(points: Iterable[tuple[float, float]], skip_seconds: float = 1.0) -> float | None:
@@ -397,7 +363,36 @@ def memory_slope(points: Iterable[tuple[float, float]], skip_seconds: float = 1.
     return 60.0 * sum((t - mt) * (b - mb) for t, b in pts) / var
 
 
-def memory_gate(points: Sequence[tuple[float, float]], limit: float, source: str) -> GateResult:
+@check("load-memory-growth", area="load", target="scenario", severity="critical",
+       fix="resident memory grows under steady load: look for caches without bounds, leaked connections")
+def memory_gate(points: Sequence[tuple[float, float]], limit: float, source: str) -> Finding:
+    """Resident memory of the target grows by at most memory_growth_mb_per_minute under sustained load."""
     slope = memory_slope(points)
     where = f" (least-squares fit of {len(points)} resident-memory samples from {source})"
-    return _compare("memory_growth_mb_per_minute", slope, limit, "MB/min", "<=", "memory growth", where)
+    return _compare("load-memory-growth", "memory_growth_mb_per_minute", slope, limit, "MB/min", "<=",
+                    "memory growth", where, no_data="fewer than 3 samples")
+
+
+@check("load-steady-state", area="load", target="scenario", severity="critical",
+       fix="the service was not healthy before (or did not return to health after) the chaos run")
+def steady_state_gate(when: str, share: float, p95: float | None, limit: float, paths: Sequence[str],
+                      problems: Sequence[str]) -> Finding:
+    """Chaos steady-state hypothesis: every probe answers 2xx within the p95 limit, before and after the run."""
+    shown = "no answer" if p95 is None else f"p95 {p95:,.1f} ms"
+    message = (f"steady state {when}: {share:.0f}% of 20 probes of {', '.join(paths)} answered 2xx, "
+               f"{shown} (hypothesis: 100% and p95 <= {limit:,.1f} ms)")
+    if problems:
+        message += f"; first problem: {problems[0]}"
+    passed = share == 100.0 and p95 is not None and p95 <= limit
+    return result("load-steady-state", f"steady state {when}", share, 100.0, "%", ">=", message,
+                  status="pass" if passed else "fail", p95_ms=p95, p95_limit_ms=limit)
+
+
+@check("load-run-invalid", area="load", target="scenario", severity="critical",
+       fix="rerun; a worker that was lost or never connected means the planned load was not sent")
+def run_validity_gate(run: RunResult) -> Finding:
+    """The run sent the load it planned: no Locust worker lost, missing or never connected."""
+    why = str(getattr(run, "invalid", "") or "")
+    return result("load-run-invalid", "run validity", None, None, "", "",
+                  f"run invalid: {why}" if why else "every planned worker reported to the end",
+                  status="inconclusive" if why else "info")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_artemis.errors import LoadError, TargetUnreachableError
-from pytest_artemis.load.gates import WindowMonitor
+from pytest_artemis.load.monitor import WindowMonitor
 from pytest_artemis.load.results import RunResult, Sample, merge_samples
 from pytest_artemis.load.scenarios import FaultEvent, Plan
 from pytest_artemis.services.processes import ManagedProcess, free_port

@@ -1,26 +1,34 @@
-"""Scenario plans: what each scenario (load, spike, endurance, scalability, chaos) runs per profile.
+"""Scenarios, declared once, and their plans.
+
+Each scenario (load, spike, endurance, scalability, chaos) is one :class:`Scenario` in :data:`SCENARIOS`:
+its marker and description, its figures per profile (smoke | ci | full), the shape builder, whether the
+baseline gates and the chaos steady state apply, its own gate, and the defaults of the baseline figures it
+reads. Everything else (markers, the CLI, the fixtures, the evaluation) derives from this table.
 
 A :class:`Plan` is the complete, validated description of one run: its shape (users over time), the
-request rate of each default user, an optional request budget, the hard time bound, the Locust
-workers and, for chaos, the fault schedule. :func:`plan_for` builds it from the profile
-(smoke | ci | full) and the seed's parameters (``users``, ``requests``, ``duration``, ``max_users``,
-``step_size``, ``seed``), which override the profile's figures.
+request rate of each default user, an optional request budget, the hard time bound, the Locust workers
+and, for chaos, the fault schedule. :func:`plan_for` builds it from the profile and the seed's parameters
+(``users``, ``requests``, ``duration``, ``max_users``, ``step_size``, ``seed``), which override the profile.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_artemis.errors import LoadError
+from pytest_artemis.load import gates as _gates
 from pytest_artemis.load import shapes
 from pytest_artemis.load.shapes import Shape
 
-__all__ = ["PARAMETERS", "SCENARIOS", "FaultEvent", "Plan", "parse_params", "plan_for"]
+if TYPE_CHECKING:
+    from pytest_artemis.baselines import Baseline
+    from pytest_artemis.findings import Finding
+    from pytest_artemis.load.results import RunResult
 
-SCENARIOS: tuple[str, ...] = ("load", "spike", "endurance", "scalability", "chaos")
+__all__ = ["PARAMETERS", "SCENARIOS", "FaultEvent", "Plan", "Scenario", "parse_params", "plan_for", "scenario"]
 
 #: Seed parameter -> (type, lowest accepted value, highest accepted value, meaning).
 PARAMETERS: dict[str, tuple[type, float, float, str]] = {
@@ -88,6 +96,11 @@ class Plan:
     params: Mapping[str, float] = field(default_factory=dict)
 
     @property
+    def spec(self) -> Scenario:
+        """The scenario this plan runs."""
+        return SCENARIOS[self.scenario]
+
+    @property
     def duration(self) -> float:
         return self.shape.duration
 
@@ -152,49 +165,140 @@ def parse_params(pairs: Mapping[str, Any] | tuple[str, ...] | list[str]) -> dict
     return out
 
 
-def plan_for(scenario: str, profile: str = "ci", params: Mapping[str, Any] | None = None,
+Built = tuple[Shape, "int | None", "tuple[FaultEvent, ...]", "int | None"]  # shape, budget, faults, seed
+ScenarioGates = Callable[["RunResult", "Plan", "Baseline"], "list[Finding]"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One load scenario: everything the rest of the plugin needs to know about it."""
+
+    name: str  # also its marker
+    description: str  # the marker's description
+    build: Callable[[dict[str, float], dict[str, float]], Built]  # (figures, figures given) -> shape ...
+    baseline_gates: bool = True  # p95/p99/error rate/throughput/window; chaos gates on availability only
+    steady_state: bool = False  # the chaos steady-state hypothesis before and after the run
+    throughput_at_peak: bool = False  # throughput held to the plan's peak rate (else its average over the shape)
+    defaults: Mapping[str, float] = field(default_factory=dict)  # baseline figures when the file has none
+    gates: ScenarioGates | None = None  # the scenario's own gates, after the baseline gates
+
+    def figure(self, baseline: Baseline, key: str) -> float:
+        """A baseline figure; the scenario's default only where the file has none (a 0 is a value)."""
+        value = baseline.get(key)
+        if value is None:
+            value = self.defaults.get(key)
+        if value is None:
+            raise LoadError(f"{self.name}: the baselines file has no {key} and the scenario no default")
+        return float(value)
+
+
+def _load(f: dict[str, float], given: dict[str, float]) -> Built:
+    users, requests = int(f["users"]), int(f["requests"])
+    budget = users * requests
+    duration = max(2.0, budget / (users * f["rate"]) * 1.5 + 1)
+    return shapes.constant(users, round(duration, 1)), budget, (), None
+
+
+def _spike(f: dict[str, float], given: dict[str, float]) -> Built:
+    if "duration" in given:
+        quarter = float(given["duration"]) / 4
+        f.update(normal=quarter, spike=quarter, recovery=2 * quarter)
+    return shapes.spike(int(f["users"]), f["normal"], f["spike"], f["recovery"]), None, (), None
+
+
+def _endurance(f: dict[str, float], given: dict[str, float]) -> Built:
+    return shapes.constant(int(f["users"]), float(f["duration"])), None, (), None
+
+
+def _scalability(f: dict[str, float], given: dict[str, float]) -> Built:
+    start, stop, step = int(f["users"]), int(f["max_users"]), int(f["step_size"])
+    if "step_size" in given and "users" not in given:
+        start = step
+    if stop < start:
+        raise LoadError(f"scalability: max_users {stop} is below the first step of {start} users")
+    return shapes.steps(start, stop, step, float(f["step_seconds"])), None, (), None
+
+
+def _chaos(f: dict[str, float], given: dict[str, float]) -> Built:
+    seed = int(f["seed"]) if "seed" in f else random.SystemRandom().randrange(2**31)
+    duration = float(f["duration"])
+    return shapes.random_walk(seed, int(f["max_users"]), duration), None, chaos_schedule(seed, duration), seed
+
+
+def _spike_gates(run: RunResult, plan: Plan, baseline: Baseline) -> list[Finding]:
+    normal_end, spike_end = plan.shape.stages[0].until, plan.shape.stages[1].until
+    spec = plan.spec
+    seconds, details = _gates.recovery_seconds(run, normal_end, spike_end,
+                                               spec.figure(baseline, "recovery_tolerance_percent"))
+    return [_gates.recovery_gate(seconds, details, spec.figure(baseline, "recovery_seconds"),
+                                 f"the 5x spike ({plan.shape.stages[1].users} users)")]
+
+
+def _chaos_gates(run: RunResult, plan: Plan, baseline: Baseline) -> list[Finding]:
+    out = [f for f in (_gates.availability_gate(run, baseline),) if f is not None]
+    if plan.faults:
+        first, last = min(f.at for f in plan.faults), max(f.until for f in plan.faults)
+        spec = plan.spec
+        seconds, details = _gates.recovery_seconds(run, first, last,
+                                                   spec.figure(baseline, "recovery_tolerance_percent"))
+        out.append(_gates.recovery_gate(seconds, details, spec.figure(baseline, "recovery_seconds"),
+                                        f"the last fault (seed {plan.seed})"))
+    return out
+
+
+def _endurance_gates(run: RunResult, plan: Plan, baseline: Baseline) -> list[Finding]:
+    return [_gates.memory_gate(run.memory, plan.spec.figure(baseline, "memory_growth_mb_per_minute"),
+                               run.memory_source or f"{run.target}/metrics")]
+
+
+def _scalability_gates(run: RunResult, plan: Plan, baseline: Baseline) -> list[Finding]:
+    steps = []
+    for start, end, stage in plan.shape.windows():
+        total, _, seconds = run.window(start + 1, end)  # the first second of a step ramps up
+        if seconds:
+            steps.append((stage.users, total.requests / seconds, total.p(95), total.error_rate_percent))
+    knee_users, table = _gates.knee(steps, baseline.limit_with_tolerance("p95_ms"), baseline.error_rate_percent)
+    return [_gates.knee_gate(knee_users, int(plan.spec.figure(baseline, "knee_users")), plan.max_users, table)]
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("load", "load scenario: N users, R requests each, gated on the baselines.", _load,
+             throughput_at_peak=True),
+    Scenario("spike", "spike scenario: normal load, sudden 5x spike, recovery analysis.", _spike,
+             defaults={"recovery_seconds": 30, "recovery_tolerance_percent": 50}, gates=_spike_gates),
+    Scenario("endurance", "endurance scenario: sustained load with memory-leak detection.", _endurance,
+             defaults={"memory_growth_mb_per_minute": 5}, gates=_endurance_gates),
+    Scenario("scalability", "scalability scenario: users stepped up to find the knee.", _scalability,
+             defaults={"knee_users": 1}, gates=_scalability_gates),
+    Scenario("chaos", "chaos scenario: seeded random load with faults switched on the target.", _chaos,
+             baseline_gates=False, steady_state=True,
+             defaults={"recovery_seconds": 15, "recovery_tolerance_percent": 50}, gates=_chaos_gates),
+)}
+
+
+def scenario(name: str) -> Scenario:
+    """The scenario called ``name``; :class:`LoadError` naming the known ones otherwise."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise LoadError(f"unknown load scenario {name!r}; known: {', '.join(SCENARIOS)}") from None
+
+
+def plan_for(name: str, profile: str = "ci", params: Mapping[str, Any] | None = None,
              workers: int = 0) -> Plan:
-    """The plan of ``scenario`` on ``profile`` with the seed's ``params`` overriding the profile's figures."""
-    if scenario not in SCENARIOS:
-        raise LoadError(f"unknown load scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    """The plan of scenario ``name`` on ``profile`` with the seed's ``params`` overriding the profile's figures."""
+    spec = scenario(name)
     if profile not in _PROFILES:
         raise LoadError(f"unknown profile {profile!r}; known: {', '.join(_PROFILES)}")
     given = parse_params(params or {})
-    figures: dict[str, float] = dict(_PROFILES[profile][scenario])
+    figures: dict[str, float] = dict(_PROFILES[profile][name])
     figures.update(given)
     rate = float(figures["rate"])
-    seed = int(figures["seed"]) if "seed" in figures else None
-    budget: int | None = None
-    faults: tuple[FaultEvent, ...] = ()
-    if scenario == "load":
-        users, requests = int(figures["users"]), int(figures["requests"])
-        budget = users * requests
-        duration = max(2.0, budget / (users * rate) * 1.5 + 1)
-        shape = shapes.constant(users, round(duration, 1))
-    elif scenario == "spike":
-        users = int(figures["users"])
-        if "duration" in given:
-            third = float(given["duration"]) / 4
-            figures.update(normal=third, spike=third, recovery=2 * third)
-        shape = shapes.spike(users, figures["normal"], figures["spike"], figures["recovery"])
-    elif scenario == "endurance":
-        shape = shapes.constant(int(figures["users"]), float(figures["duration"]))
-    elif scenario == "scalability":
-        start, stop, step = int(figures["users"]), int(figures["max_users"]), int(figures["step_size"])
-        if "step_size" in given and "users" not in given:
-            start = step
-        if stop < start:
-            raise LoadError(f"scalability: max_users {stop} is below the first step of {start} users")
-        shape = shapes.steps(start, stop, step, float(figures["step_seconds"]))
-    else:  # chaos
-        seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-        duration = float(figures["duration"])
-        shape = shapes.random_walk(seed, int(figures["max_users"]), duration)
-        faults = chaos_schedule(seed, duration)
+    shape, budget, faults, seed = spec.build(figures, given)
     if shape.max_users * rate > 20_000:
-        raise LoadError(f"{scenario}: {shape.max_users} users at {rate:g} requests/s each plan "
+        raise LoadError(f"{name}: {shape.max_users} users at {rate:g} requests/s each plan "
                         f"{shape.max_users * rate:,.0f} requests/s; the bound is 20,000")
-    return Plan(scenario, profile, shape, rate, budget, workers, seed, faults, figures)
+    return Plan(name, profile, shape, rate, budget, workers, seed, faults, figures)
 
 
 def chaos_schedule(seed: int, duration: float) -> tuple[FaultEvent, ...]:

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from pytest_artemis.clients.prom import PromClient
-from pytest_artemis.config import redact_url
 from pytest_artemis.errors import PrometheusError, PrometheusUnavailableError, ServiceStartError
+from pytest_artemis.redact import redact_url
 from pytest_artemis.services.processes import ManagedProcess, free_port
 
 __all__ = ["INSTALL_HINT", "JOB", "PrometheusServer", "discover_rule_files", "find_binary", "scrape_config"]

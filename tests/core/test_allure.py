@@ -23,8 +23,8 @@ def test_allure_results_carry_the_gate_measurements_and_the_verdict(pytester: py
     labels = {(label["name"], label["value"]) for label in results[0]["labels"]}
     assert ("epic", "Artemis Command Center") in labels
     assert ("feature", "Load Scenarios (Field Exercises)") in labels
-    assert {"name": "p95", "value": "'230.5 ms'"}.items() <= results[0]["parameters"][0].items()
-    attachment = next(a for a in results[0]["attachments"] if a["name"] == "measurements")
+    assert {"name": "p95", "value": "'230.5 ms (< 1000 ms) pass'"}.items() <= results[0]["parameters"][0].items()
+    attachment = next(a for a in results[0]["attachments"] if a["name"] == "results")
     assert json.loads((pytester.path / "allure" / attachment["source"]).read_text())[0]["value"] == 230.5
     env = (pytester.path / "allure" / "environment.properties").read_text()
     assert "Mission.Verdict=GO" in env

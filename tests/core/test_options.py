@@ -109,12 +109,45 @@ def test_strict_markers_accept_the_artemis_markers(pytester: pytest.Pytester) ->
         """
         import pytest
         @pytest.mark.spike
-        @pytest.mark.rollout
+        @pytest.mark.smoke
         def test_marked():
             pass
         """
     )
     pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+
+
+def test_a_test_with_markers_of_two_families_must_name_its_family(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.spike
+        @pytest.mark.rollout
+        def test_marked():
+            pass
+        """
+    )
+    result = pytester.runpytest("--strict-markers")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_marked: carries markers of the gate families load, rollout; name its "
+                                 "family with @pytest.mark.artemis_family(\"NAME\")*"])
+
+
+def test_a_test_that_names_its_family_is_counted_there_alone(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.spike
+        @pytest.mark.rollout
+        @pytest.mark.artemis_family("rollout")
+        def test_marked():
+            pass
+        """
+    )
+    result = pytester.runpytest("--artemis-verdict", "v.json")
+    result.assert_outcomes(passed=1)
+    import json
+    assert list(json.loads((pytester.path / "v.json").read_text())["gates"]) == ["rollout"]
 
 
 def test_a_gate_path_given_on_the_command_line_must_exist(show: pytest.Pytester) -> None:

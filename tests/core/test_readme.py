@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_artemis.config import OPTIONS
-from pytest_artemis.plugin import MARKERS
+from pytest_artemis.families import markers
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -19,7 +19,7 @@ def test_every_option_is_in_the_readme_with_its_ini_key_and_variable(spec) -> No
     assert f"`{spec.env}`" in README
 
 
-@pytest.mark.parametrize("marker", sorted(MARKERS))
+@pytest.mark.parametrize("marker", sorted(markers()))
 def test_every_marker_is_in_the_readme(marker: str) -> None:
     assert f"| `{marker}` |" in README
 

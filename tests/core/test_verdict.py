@@ -70,8 +70,14 @@ def test_a_failed_static_gate_alone_is_defcon_3(pytester: pytest.Pytester) -> No
     pytester.runpytest().stdout.fnmatch_lines(["*MISSION VERDICT: NO-GO*DEFCON 3 (ROUND HOUSE)*"])
 
 
-def test_skips_alone_are_defcon_4(pytester: pytest.Pytester) -> None:
+def test_skips_alone_measure_nothing_and_are_no_go_at_defcon_4(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("import pytest\n@pytest.mark.load\ndef test_s():\n    pytest.skip('x')\n")
+    pytester.runpytest().stdout.fnmatch_lines(["*MISSION VERDICT: NO-GO*DEFCON 4 (DOUBLE TAKE)*"])
+
+
+def test_a_skip_beside_a_pass_is_go_at_defcon_4(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("import pytest\n@pytest.mark.load\ndef test_s():\n    pytest.skip('x')\n"
+                        "@pytest.mark.probes\ndef test_p():\n    pass\n")
     pytester.runpytest().stdout.fnmatch_lines(["*MISSION VERDICT: GO*DEFCON 4 (DOUBLE TAKE)*"])
 
 
@@ -91,8 +97,9 @@ def test_the_verdict_file_holds_gates_tests_measurements_and_config(pytester: py
     failed = next(t for t in verdict["tests"] if t["outcome"] == "failed")
     assert "p95 412 ms > baseline 300 ms" in failed["message"]
     assert verdict["measurements"] == [
-        {"name": "p95", "value": 12.5, "unit": "ms", "limit": 1000, "comparison": "<", "passed": True,
-         "details": {}, "nodeid": "test_the_verdict_file_holds_gates_tests_measurements_and_config.py::test_probe_passes"}
+        {"name": "p95", "check": "p95", "value": 12.5, "unit": "ms", "limit": 1000, "comparison": "<",
+         "passed": True, "status": "pass", "details": {"message": "p95 12.5 ms (limit < 1000 ms)"},
+         "nodeid": "test_the_verdict_file_holds_gates_tests_measurements_and_config.py::test_probe_passes"}
     ]
 
 
@@ -233,11 +240,12 @@ def test_the_verdict_text_holds_exactly_the_record(pytester: pytest.Pytester) ->
     pytester.makeconftest(
         """
         import json
-        from pytest_artemis.plugin import RECORD_KEY
+        from pytest_artemis import Finding
+        from pytest_artemis.stash import record_of
 
         def pytest_sessionfinish(session):
-            record = session.config.stash[RECORD_KEY]
-            record.session_findings.append({"check": "session-level", "severity": "info", "message": "m"})
+            record = record_of(session.config)
+            record.session_findings.append(Finding("session-level", "info", "m"))
             expected = json.loads(json.dumps(record.as_dict(), default=str))
             assert json.loads(record.to_json()) == expected
             print("VERDICT TEXT MATCHES", len(expected["tests"]))

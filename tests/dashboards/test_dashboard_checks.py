@@ -11,10 +11,10 @@ import pytest
 from pytest_artemis.checks.dashboards.checks import DashboardContext
 from pytest_artemis.checks.dashboards.collect import run_checks
 from pytest_artemis.checks.dashboards.model import load_dashboard
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import checks_for
 from pytest_artemis.checks.rules.inventory import build_inventory
 from pytest_artemis.errors import DashboardError
+from pytest_artemis.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT_DASHBOARD = ROOT / "dashboards" / "artemis-command-dashboard.json"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.manifests import ManifestIndex, evaluate, load_source
 from pytest_artemis.checks.manifests.loader import ManifestLoadError
 from pytest_artemis.checks.registry import REGISTRY, Check, checks_for
+from pytest_artemis.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[2]
 

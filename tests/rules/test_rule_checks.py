@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import checks_for
 from pytest_artemis.checks.rules.checks import RuleContext
 from pytest_artemis.checks.rules.inventory import build_inventory
 from pytest_artemis.checks.rules.model import load_yaml, parse_rule_file
+from pytest_artemis.findings import Finding
 
 
 def run_core_checks(path: Path) -> list[Finding]:

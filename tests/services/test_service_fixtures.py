@@ -72,8 +72,8 @@ def test_target_fixture_serves_the_reference_service_and_resets_faults_after_eac
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert not alive(int((pytester.path / "pid").read_text()))
-    logs = list((pytester.path / ".artemis" / "artifacts" / "services").glob("target-*.log"))
-    assert logs and "reference service up" in logs[0].read_text(), "the target's log is kept"
+    logs = list((pytester.path / ".artemis" / "artifacts").glob("*/services/target-*.log"))
+    assert logs and "reference service up" in logs[0].read_text(), "the target's log is kept in the session's directory"
 
 
 @pytest.mark.parametrize("ending", ["pass", "fail", "interrupt"])

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pytest_artemis.checks.dashboards.model import SPECIAL_DATASOURCES, Dashboard, Panel, datasource_ref, schema_errors
-from pytest_artemis.findings import Finding, Severity
 from pytest_artemis.checks.registry import REGISTRY, check
 from pytest_artemis.checks.rules import promql
 from pytest_artemis.checks.rules.inventory import Inventory
 from pytest_artemis.errors import RuleError
+from pytest_artemis.findings import Finding, Severity
 
 __all__ = [
     "GRID_COLUMNS",

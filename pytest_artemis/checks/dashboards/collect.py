@@ -15,12 +15,12 @@ import pytest
 from pytest_artemis.checks.dashboards.checks import DashboardContext
 from pytest_artemis.checks.dashboards.model import Dashboard, load_dashboard
 from pytest_artemis.checks.dashboards.theme import THEME_TAG, wants_theme
-from pytest_artemis.findings import Finding, at_or_above, display_path
 from pytest_artemis.checks.items import BrokenFileItem, GateItem, GateSkip, config_of
 from pytest_artemis.checks.registry import REGISTRY, checks_for
 from pytest_artemis.checks.rules.inventory import inventory_for
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import DashboardError
+from pytest_artemis.findings import Finding, at_or_above, display_path
 
 __all__ = ["DashboardGateFile", "collect_file", "run_checks"]
 

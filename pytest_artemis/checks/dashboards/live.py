@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from pytest_artemis.checks.dashboards.checks import DashboardContext, finding
 from pytest_artemis.checks.dashboards.model import Dashboard, Panel
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import check
 from pytest_artemis.checks.rules.promql import expand_grafana_variables
 from pytest_artemis.errors import ArtemisError
+from pytest_artemis.findings import Finding
 
 __all__ = ["PanelQueryResult", "query_panels"]
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pytest_artemis import theme
 from pytest_artemis.checks.dashboards.checks import DashboardContext, finding, refresh_seconds
 from pytest_artemis.checks.dashboards.model import Dashboard
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import check
+from pytest_artemis.findings import Finding
 
 __all__ = ["PALETTE_COLOURS", "THEME_TAG", "wants_theme"]
 

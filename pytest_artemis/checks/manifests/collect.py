@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from pytest_artemis import collect as gate_collect
-from pytest_artemis.findings import Finding, display_path
 from pytest_artemis.checks.items import GateItem, config_of
 from pytest_artemis.checks.manifests import loader
 from pytest_artemis.checks.manifests.context import ManifestIndex
@@ -29,6 +28,7 @@ from pytest_artemis.checks.manifests.engine import (
 )
 from pytest_artemis.checks.manifests.model import ManifestObject
 from pytest_artemis.config import ArtemisConfig
+from pytest_artemis.findings import Finding, display_path
 
 __all__ = ["ManifestFile", "ManifestItem", "collect_file", "session_index"]
 

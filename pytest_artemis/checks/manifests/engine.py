@@ -13,11 +13,11 @@ from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 
-from pytest_artemis.findings import Finding, display_path
 from pytest_artemis.checks.manifests import loader
 from pytest_artemis.checks.manifests.context import PLAIN_SCOPE, CheckContext, ManifestIndex
 from pytest_artemis.checks.manifests.model import SERVING_KINDS, WORKLOAD_KINDS, ManifestObject, mapping
 from pytest_artemis.checks.registry import REGISTRY, Check, check, checks_for
+from pytest_artemis.findings import Finding, display_path
 
 __all__ = [
     "evaluate",

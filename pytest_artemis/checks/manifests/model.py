@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import REGISTRY
+from pytest_artemis.findings import Finding
 
 __all__ = [
     "IGNORE_ANNOTATION",

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.manifests.context import CheckContext
 from pytest_artemis.checks.manifests.model import SCALABLE_KINDS, ManifestObject, scaled_value
 from pytest_artemis.checks.registry import check
+from pytest_artemis.findings import Finding
 
 __all__: list[str] = []
 

@@ -10,12 +10,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pytest_artemis.findings import Finding, Severity
 from pytest_artemis.checks.registry import REGISTRY, check
 from pytest_artemis.checks.rules import promql
 from pytest_artemis.checks.rules.inventory import Inventory
 from pytest_artemis.checks.rules.model import Rule, RuleFile
 from pytest_artemis.errors import RuleError
+from pytest_artemis.findings import Finding, Severity
 
 __all__ = ["ALERT_SEVERITIES", "RECORD_NAME", "RuleContext", "finding"]
 

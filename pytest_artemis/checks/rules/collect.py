@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 
 from pytest_artemis.baselines import load_baselines
-from pytest_artemis.findings import Finding, display_path
 from pytest_artemis.checks.items import BrokenFileItem, GateItem, GateSkip, config_of
-from pytest_artemis.checks.registry import checks_for
+from pytest_artemis.checks.registry import REGISTRY, checks_for
 from pytest_artemis.checks.rules import promtool
 from pytest_artemis.checks.rules.checks import RuleContext
 from pytest_artemis.checks.rules.inventory import inventory_for
@@ -35,7 +34,7 @@ from pytest_artemis.checks.rules.model import (
 )
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import RuleError
-from pytest_artemis.record import Measurement
+from pytest_artemis.findings import Finding, display_path
 
 __all__ = ["DEFAULT_ALERT_COVERAGE", "RuleGateFile", "collect_file", "unit_test_files"]
 
@@ -117,18 +116,21 @@ class RuleGateFile(pytest.File):
         yield GateItem.from_parent(self, name="checks", marker=MARKER, run=run_checks)
         if rules.alerts and "rule-alert-untested" not in cfg.ignore_check:
 
-            def run_coverage() -> tuple[list[Finding], Measurement]:
+            def run_coverage() -> list[Finding]:
                 coverage = promtool.alert_coverage(rules, unit_test_files(cfg), file)
                 limit = load_baselines(cfg.baselines).for_(cfg.environment).get(
                     "alert_coverage_percent", DEFAULT_ALERT_COVERAGE)
                 limit = DEFAULT_ALERT_COVERAGE if limit is None else float(limit)
-                measurement = Measurement(
-                    "alert_coverage_percent", coverage.percent, "%", limit=limit, comparison=">=",
-                    passed=coverage.percent >= limit,
-                    details={"file": file, "alerts": len(coverage.alerts), "tested": list(coverage.tested),
+                figure = Finding(
+                    check="rule-alert-untested", severity=REGISTRY["rule-alert-untested"].severity,
+                    message=f"alert coverage {coverage.percent:g}% {'>=' if coverage.percent >= limit else '<'} "
+                            f"{limit:g}% ({len(coverage.tested)} of {len(coverage.alerts)} alerts unit-tested)",
+                    file=file, figure="alert_coverage_percent", value=coverage.percent, limit=limit, unit="%",
+                    comparison=">=", status="pass" if coverage.percent >= limit else "fail",
+                    details={"alerts": len(coverage.alerts), "tested": list(coverage.tested),
                              "untested": coverage.untested, "test_files": [display_path(Path(p), cfg.rootdir)
                                                                            for p in coverage.test_files]})
-                return promtool.untested_alerts(coverage, limit, file), measurement
+                return [*promtool.untested_alerts(coverage, limit, file), figure]
 
             yield GateItem.from_parent(self, name="alert-coverage", marker=MARKER, run=run_coverage)
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import yaml
 
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.registry import REGISTRY, check
 from pytest_artemis.checks.rules.model import PrometheusRuleGroups, RuleFile, UnitTestFile
 from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import RuleError
+from pytest_artemis.findings import Finding
 
 __all__ = [
     "TIMEOUT_SECONDS",

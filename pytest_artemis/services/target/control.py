@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from pytest_artemis.config import redact_url
 from pytest_artemis.errors import ServiceError, TargetUnreachableError
+from pytest_artemis.redact import redact_url
 from pytest_artemis.services.processes import ManagedProcess, free_port, http_ok
 from pytest_artemis.services.target.faults import ENV_PREFIX
 
