@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_artemis.findings import at_or_above
 from pytest_artemis.checks.manifests import ManifestIndex, ManifestObject, evaluate, load_source
+from pytest_artemis.findings import at_or_above
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT = ROOT / "manifests"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.manifests.context import CheckContext
 from pytest_artemis.checks.manifests.model import ManifestObject
 from pytest_artemis.checks.registry import check
+from pytest_artemis.findings import Finding
 
 __all__ = ["CREDENTIAL_URL", "SECRET_NAME", "image_tag"]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.manifests.context import CheckContext
 from pytest_artemis.checks.manifests.model import ManifestObject
 from pytest_artemis.checks.registry import check
+from pytest_artemis.findings import Finding
 
 __all__ = ["describe_probe"]
 

@@ -19,11 +19,11 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from pytest_artemis.findings import Finding
 from pytest_artemis.checks.manifests.context import CheckContext
 from pytest_artemis.checks.manifests.model import ManifestObject
 from pytest_artemis.checks.registry import check
 from pytest_artemis.errors import ManifestError
+from pytest_artemis.findings import Finding
 
 __all__ = ["check_schema", "schema_dir", "schema_errors", "supported_versions", "validator_for"]
 
@@ -33,7 +33,7 @@ _DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 
 
 def _schema_root() -> Path:
-    import kubernetes_validate
+    import kubernetes_validate  # type: ignore[import-untyped]
 
     return Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 
