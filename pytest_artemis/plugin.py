@@ -34,6 +34,7 @@ pytest_plugins = [
     "pytest_artemis.fixtures.core",
     "pytest_artemis.fixtures.services",
     "pytest_artemis.fixtures.load",
+    "pytest_artemis.fixtures.observability",
 ]
 
 GATE_PROPERTY = "artemis_gate"

@@ -10,6 +10,17 @@ directory: users, its own CPU %, and per endpoint the request count, failures, a
 *unrounded* response times from Locust's ``request`` event (see :mod:`pytest_artemis.load.results`).
 A line ``{"event": ...}`` reports start, CPU warnings, errors and the end. SIGTERM ends the run
 gracefully (reports are still written); the run also ends at its request budget or time bound.
+
+For the runner's supervision (:mod:`pytest_artemis.load.supervise`) every process that runs users also
+writes, in each line, how many requests it sent (``sent``) and whether its latest requests all failed to
+connect (``down``: since when, how many, the error; ``null`` once the target answers again). A worker
+reports its Locust client id (``worker-started``); the master reports a worker it stopped counting
+(``worker_lost``: it went missing or quit), workers that never connected (``workers_short``) and the start
+of its own end (``stopping``: workers quitting after that are no loss).
+
+The target URL's credentials and query come in the environment (``ARTEMIS_LOAD_TARGET_URL``), never in
+the spec, and everything written here goes through :func:`pytest_artemis.redact.redact`
+(:mod:`pytest_artemis.load.locust_target`).
 """
 
 from __future__ import annotations
@@ -39,14 +50,17 @@ from locust.shape import LoadTestShape
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 from locust.util.load_locustfile import load_locustfile
 
+from pytest_artemis.load.locust_target import apply_target, connect_failure, redact_locust
 from pytest_artemis.load.results import Histogram
 from pytest_artemis.load.shapes import Shape
+from pytest_artemis.redact import redact
 
 __all__ = ["main"]
 
 EXIT_BAD_LOCUSTFILE = 3
 EXIT_NO_WORKERS = 4
 EXIT_CRASH = 5
+TARGET_ENV = "ARTEMIS_LOAD_TARGET_URL"  # the same name as pytest_artemis.load.runner.TARGET_ENV
 
 
 class _Interval:
@@ -88,15 +102,26 @@ class _Stream:
         self.process.cpu_percent(None)
         self.runner: Any = None
         self.lags: list[float] = []
+        self.sent = 0
+        self.down: dict[str, Any] | None = None  # the run of requests that failed to connect, None when answered
 
     def on_request(self, request_type: str, name: str, response_time: float | None, exception: Any = None,
-                   **_: Any) -> None:
-        second = int(time.time())
+                   response: Any = None, **_: Any) -> None:
+        now = time.time()
+        second = int(now)
         interval = self.seconds.get(second)
         if interval is None:
             interval = self.seconds[second] = _Interval()
-        error = "" if exception is None else f"{type(exception).__name__}: {exception}"
-        interval.add(f"{request_type} {name}", float(response_time or 0.0), exception is not None, error)
+        error = "" if exception is None else redact(f"{type(exception).__name__}: {exception}")
+        interval.add(redact(f"{request_type} {name}"), float(response_time or 0.0), exception is not None, error)
+        self.sent += 1
+        refused = connect_failure(exception, response)
+        if refused is None:
+            self.down = None
+        elif self.down is None:
+            self.down = {"since": now, "n": 1, "error": redact(f"{type(refused).__name__}: {refused}")[:160]}
+        else:
+            self.down["n"] += 1
 
     def event(self, kind: str, **data: Any) -> None:
         self.fh.write(json.dumps({"event": kind, "role": self.role, "pid": os.getpid(), "time": time.time(), **data})
@@ -108,16 +133,18 @@ class _Stream:
         users = self.runner.user_count if self.runner is not None and self.role != "master" else 0
         lag = round(sum(self.lags) / len(self.lags), 3) if self.lags else 0.0
         self.lags.clear()
+        state: dict[str, Any] = {} if self.role == "master" else {"sent": self.sent, "down": self.down}
         due = sorted(s for s in self.seconds if final or s < now)
         if not due and not final:
-            due_line = {"t": now - 1, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag, "endpoints": {}}
+            due_line = {"t": now - 1, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag, "endpoints": {},
+                        **state}
             self.fh.write(json.dumps(due_line) + "\n")
             return
         for second in due:
             interval = self.seconds.pop(second)
             self.fh.write(json.dumps({"t": second, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag,
                                       "first": interval.first, "last": interval.last,
-                                      "endpoints": interval.as_json()}) + "\n")
+                                      "endpoints": interval.as_json(), **state}) + "\n")
 
     def loop(self) -> None:
         while True:
@@ -176,10 +203,31 @@ def _reports(env: Environment, run_dir: Path, csv_writer: StatsCSVFileWriter | N
         (run_dir / "locust-report.error.txt").write_text(f"{type(err).__name__}: {err}\n", encoding="utf-8")
 
 
+class _WorkerWatch:
+    """On the master: report each worker Locust stops counting while the run goes (missing or quit)."""
+
+    def __init__(self, runner: Any, stream: _Stream) -> None:
+        self.runner, self.stream = runner, stream
+        self.expected: set[str] = set(runner.clients.keys()) if hasattr(runner, "clients") else set()
+        self.reported: set[str] = set()
+
+    def check(self) -> None:
+        if self.runner.state not in (locust_runners.STATE_RUNNING, locust_runners.STATE_SPAWNING):
+            return  # stopping workers leave the master on purpose
+        for client_id in sorted(self.expected - self.reported):
+            node = self.runner.clients.get(client_id)
+            if node is not None and node.state != locust_runners.STATE_MISSING:
+                continue
+            self.reported.add(client_id)
+            self.stream.event("worker_lost", client_id=client_id, how="quit" if node is None else "missing",
+                              left=self.runner.worker_count)
+
+
 def _drive(runner: Any, spec: dict[str, Any], stop: gevent.event.Event, stream: _Stream, started: float) -> str:
     """Wait until the shape ends, the request budget is spent, the bound passes or SIGTERM arrives."""
     budget = spec.get("request_budget")
     bound = float(spec["max_seconds"])
+    watch = _WorkerWatch(runner, stream) if stream.role == "master" else None
     while True:
         if stop.wait(0.1):
             return "terminated"
@@ -189,10 +237,33 @@ def _drive(runner: Any, spec: dict[str, Any], stop: gevent.event.Event, stream: 
             return "request budget spent"
         if time.time() - started > bound:
             return "time bound reached"
+        if watch is not None:
+            watch.check()
+
+
+def _wait_for_workers(runner: Any, spec: dict[str, Any], stop: gevent.event.Event, stream: _Stream,
+                      port: int) -> str:
+    """On the master: '' once every worker connected, else 'terminated' or 'short' (reported as workers_short)."""
+    wait = float(spec.get("worker_wait", 20))
+    deadline = time.time() + wait
+    while runner.worker_count < int(spec["workers"]):
+        if stop.is_set():
+            return "terminated"
+        if time.time() > deadline:
+            message = (f"only {runner.worker_count} of {spec['workers']} Locust workers connected to the "
+                       f"master on 127.0.0.1:{port} within {wait:g} s")
+            stream.event("workers_short", connected=sorted(runner.clients.keys()), expected=int(spec["workers"]),
+                         waited=wait, message=message)
+            print(f"ARTEMIS-ERROR {message}", file=sys.stderr, flush=True)
+            return "short"
+        gevent.sleep(0.05)
+    return ""
 
 
 def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"[{role}] %(levelname)s %(name)s: %(message)s")
+    host = apply_target(os.environ.get(TARGET_ENV) or spec["host"])
+    redact_locust()
     locust_runners.WORKER_REPORT_INTERVAL = 1.0
     stream = _Stream(run_dir / f"samples-{role}.jsonl", role)
     stop = gevent.event.Event()
@@ -201,8 +272,8 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     try:
         classes = _user_classes(spec)
     except ValueError as err:
-        stream.event("error", message=str(err))
-        print(f"ARTEMIS-ERROR {err}", file=sys.stderr, flush=True)
+        stream.event("error", message=redact(str(err)))
+        print(redact(f"ARTEMIS-ERROR {err}"), file=sys.stderr, flush=True)
         return EXIT_BAD_LOCUSTFILE
     shape = Shape.from_dict(spec["shape"])
     is_worker = role.startswith("worker")
@@ -210,7 +281,7 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     events.request.add_listener(stream.on_request)
     events.cpu_warning.add_listener(lambda environment, cpu_usage, **_: stream.event("cpu_warning", cpu=cpu_usage))
     env = Environment(user_classes=classes, shape_class=None if is_worker else _shape_class(shape)(),
-                      host=spec["host"], events=events, stop_timeout=float(spec.get("stop_timeout", 2.0)))
+                      host=host, events=events, stop_timeout=float(spec.get("stop_timeout", 2.0)))
     port = int(spec.get("master_port") or 0)
     runner: Any
     if role == "local":
@@ -225,7 +296,7 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     prober = gevent.spawn(stream.probe_lag)
     started = time.time()
     if is_worker:
-        stream.event("worker-started")
+        stream.event("worker-started", client_id=str(getattr(runner, "client_id", "")))
         waiter = gevent.spawn(runner.greenlet.join)
         while not waiter.ready() and not stop.is_set() and time.time() - started < float(spec["max_seconds"]) + 30:
             gevent.sleep(0.2)
@@ -240,20 +311,20 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     csv_writer = StatsCSVFileWriter(env, PERCENTILES_TO_REPORT, str(run_dir / "locust"), full_history=False)
     csv_greenlet = gevent.spawn(csv_writer.stats_writer)
     if role == "master":
-        deadline = time.time() + float(spec.get("worker_wait", 20))
-        while runner.worker_count < int(spec["workers"]):
-            if time.time() > deadline or stop.is_set():
-                message = (f"only {runner.worker_count} of {spec['workers']} Locust workers connected to the "
-                           f"master on 127.0.0.1:{port} within {spec.get('worker_wait', 20)} s")
-                stream.event("error", message=message)
-                print(f"ARTEMIS-ERROR {message}", file=sys.stderr, flush=True)
-                runner.quit()
-                return EXIT_NO_WORKERS
-            gevent.sleep(0.05)
+        short = _wait_for_workers(runner, spec, stop, stream, port)
+        if short:
+            stream.event("stopping")
+            runner.quit()
+            csv_greenlet.kill()
+            emitter.kill()
+            prober.kill()
+            stream.event("finished", reason="terminated" if short == "terminated" else "workers missing")
+            return 0 if short == "terminated" else EXIT_NO_WORKERS
         started = time.time()
     stream.event("started", workers=getattr(runner, "worker_count", 0))
     runner.start_shape()
     reason = _drive(runner, spec, stop, stream, started)
+    stream.event("stopping")
     runner.quit()
     if role == "master":
         gevent.sleep(0.3)  # let the workers' last reports arrive
@@ -278,8 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(spec, args.role, run_dir)
     except Exception as err:  # noqa: BLE001 - report any crash in one line for the parent
-        print(f"ARTEMIS-ERROR Locust {args.role} crashed: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
-        traceback.print_exc()
+        print(redact(f"ARTEMIS-ERROR Locust {args.role} crashed: {type(err).__name__}: {err}"), file=sys.stderr,
+              flush=True)
+        print(redact(traceback.format_exc()), file=sys.stderr, flush=True)
         return EXIT_CRASH
 
 

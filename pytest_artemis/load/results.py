@@ -203,12 +203,22 @@ class RunResult:
     health: list[tuple[float, bool]] = field(default_factory=list)  # (seconds since start, ok)
     memory: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, resident bytes)
     cpu_warnings: list[str] = field(default_factory=list)  # roles for which Locust warned about CPU
-    aborted: str = ""  # why the run stopped early (sustained SLO breach), "" when it ran to its end
+    aborted: str = ""  # why the run stopped early (sustained SLO breach, target down), "" when it ran to its end
     end_reason: str = ""  # how Locust ended: shape finished, request budget spent, time bound reached, terminated
     fault_log: list[dict[str, Any]] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
     target: str = ""
     memory_source: str = ""  # where resident memory was read (Prometheus query or the target's /metrics)
+    #: Why the run's figures cannot be trusted, '' when they can: a Locust worker was lost (its process died,
+    #: it missed its heartbeats and the master marked it missing, or it never connected within the bound).
+    #: One line naming the worker, its pid and when: "worker 2 (pid 1234) lost at t=3.0 s: 1 of 2 workers
+    #: left (its process was killed by SIGKILL)". The run is stopped early; every statistic so far is kept.
+    invalid: str = ""
+    #: Every worker lost: {"role": "worker-2", "pid": 1234, "t": 3.0 (None: before the start), "how": "..."}.
+    lost_workers: list[dict[str, Any]] = field(default_factory=list)
+    #: Seconds since the start from which every request failed to connect, when that aborted the run
+    #: (:attr:`aborted` then starts with "target down at t="); None otherwise.
+    target_down_at: float | None = None
 
     @property
     def duration(self) -> float:
@@ -279,6 +289,7 @@ class RunResult:
         return {
             "scenario": getattr(self.plan, "scenario", ""), "target": self.target,
             "duration_s": round(self.duration, 3), "aborted": self.aborted, "end_reason": self.end_reason,
+            "invalid": self.invalid,
             "resolution": RESOLUTION,
             **self.total.figures(), "rps": round(self.rps, 2),
             "availability_percent": _r(self.availability_percent),

@@ -3,33 +3,43 @@
 Locust never runs in this process. :class:`LoadRunner` writes the plan as a spec file, starts
 ``python -m pytest_artemis.load.child`` (one local process, or a master plus N workers on free loopback
 ports) through :class:`~pytest_artemis.services.processes.ManagedProcess`, tails the one-second sample
-lines the children write, samples the target's health (availability) and resident memory, switches the
-chaos faults on schedule, feeds the live :class:`~pytest_artemis.load.gates.WindowMonitor` (aborting on a
-sustained breach), and always stops every child, also on error or interrupt. No pytest imports here.
+lines the children write, samples the target's health (availability) and resident memory
+(:mod:`pytest_artemis.load.probes`), switches the chaos faults on schedule, feeds the live
+:class:`~pytest_artemis.load.gates.WindowMonitor` (aborting on a sustained breach), watches the workers and
+the target (:mod:`pytest_artemis.load.supervise`: a lost worker makes the run invalid and stops it, a target
+that refuses every connection for ``target_down_seconds`` aborts it), and always stops every child, also on
+error or interrupt. No pytest imports here.
+
+The target URL's credentials and query never reach a file: the spec carries the clean host, the children
+get the full URL in their environment (:data:`TARGET_ENV`), and every message shows it redacted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import re
+import os
+import signal
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from pytest_artemis.errors import LoadError, TargetUnreachableError
+from pytest_artemis.errors import LoadError
+from pytest_artemis.guard import ensure_traffic_allowed
 from pytest_artemis.load.monitor import WindowMonitor
+from pytest_artemis.load.probes import Sampler, TargetURL, preflight, read_resident_memory, steady_state
 from pytest_artemis.load.results import RunResult, Sample, merge_samples
 from pytest_artemis.load.scenarios import FaultEvent, Plan
+from pytest_artemis.load.supervise import TargetDownWatch, WorkerWatch
+from pytest_artemis.redact import redact
 from pytest_artemis.services.processes import ManagedProcess, free_port
 
 __all__ = [
+    "TARGET_ENV",
     "LoadRunner",
     "Progress",
     "RunOptions",
@@ -40,7 +50,8 @@ __all__ = [
 ]
 
 FaultSwitch = Callable[[str, "Mapping[str, Any] | None"], None]
-_RSS = re.compile(r"^process_resident_memory_bytes(?:\{[^}]*\})?\s+([0-9.eE+]+)", re.MULTILINE)
+#: The environment variable that hands the full target URL (credentials, query) to the Locust children.
+TARGET_ENV = "ARTEMIS_LOAD_TARGET_URL"
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,11 @@ class Progress:
 
 @dataclass
 class RunOptions:
-    """Where and how to run: the target, the user code, and the hooks the fixtures plug in."""
+    """Where and how to run: the target, the user code, and the hooks the fixtures plug in.
+
+    ``target_down_seconds``: abort the run when every request failed to connect for this long (0: never).
+    ``worker_connect_seconds``: how long the master waits for all workers to connect before the run is invalid.
+    """
 
     target: str
     run_dir: Path
@@ -74,58 +89,14 @@ class RunOptions:
     allow_production: bool = False
     health_interval: float = 0.25
     python: str = sys.executable
+    target_down_seconds: float = 3.0
+    worker_connect_seconds: float = 20.0
 
 
-def _get(url: str, timeout: float) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as err:
-        return int(err.code), b""
-
-
-def preflight(target: str, health_path: str, timeout: float = 3.0) -> None:
-    """The target's health endpoint must answer 2xx before any load; else one line naming URL and failure."""
-    url = target.rstrip("/") + health_path
-    try:
-        status, _ = _get(url, timeout)
-    except (OSError, ValueError) as err:
-        reason = getattr(err, "reason", err)
-        raise TargetUnreachableError(f"preflight: GET {url} failed: {reason}; no load was sent") from err
-    if not 200 <= status < 300:
-        raise TargetUnreachableError(f"preflight: GET {url} answered HTTP {status}; no load was sent")
-
-
-def read_resident_memory(target: str, metrics_path: str = "/metrics", timeout: float = 1.0) -> float | None:
-    """process_resident_memory_bytes from the target's exposition, None when absent or unreachable."""
-    try:
-        status, body = _get(target.rstrip("/") + metrics_path, timeout)
-    except (OSError, ValueError):
-        return None
-    match = _RSS.search(body.decode("utf-8", "replace")) if status == 200 else None
-    return float(match.group(1)) if match else None
-
-
-def steady_state(target: str, paths: tuple[str, ...], requests: int = 20, timeout: float = 2.0
-                 ) -> tuple[float, float | None, list[str]]:
-    """Probe ``paths`` round-robin ``requests`` times: (share answered 2xx in %, p95 ms, problems seen)."""
-    times, problems, ok = [], [], 0
-    for i in range(requests):
-        url = target.rstrip("/") + paths[i % len(paths)]
-        began = time.perf_counter()
-        try:
-            status, _ = _get(url, timeout)
-        except (OSError, ValueError) as err:
-            problems.append(f"GET {url}: {getattr(err, 'reason', err)}")
-            continue
-        times.append((time.perf_counter() - began) * 1000)
-        if 200 <= status < 300:
-            ok += 1
-        else:
-            problems.append(f"GET {url}: HTTP {status}")
-    times.sort()
-    p95 = times[max(0, int(len(times) * 0.95 + 0.999999) - 1)] if times else None
-    return 100.0 * ok / requests, p95, problems
+def locust_host(target: TargetURL) -> str:
+    """The host Locust is given: the target without credentials and without its query (added per request)."""
+    parts = urlsplit(target.base)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 def admin_fault_switch(admin: Any) -> FaultSwitch:
@@ -145,36 +116,6 @@ def admin_fault_switch(admin: Any) -> FaultSwitch:
             raise LoadError(f"chaos fault {fault!r} is unknown; known: latency, errors, readiness")
 
     return switch
-
-
-class _Sampler(threading.Thread):
-    """Samples health (availability) and resident memory of the target while the run goes."""
-
-    def __init__(self, options: RunOptions, started: Callable[[], float]) -> None:
-        super().__init__(name="artemis-load-sampler", daemon=True)
-        self.options, self.started = options, started
-        self.stop_event = threading.Event()
-        self.health: list[tuple[float, bool]] = []
-        self.memory: list[tuple[float, float]] = []
-
-    def run(self) -> None:
-        url = self.options.target.rstrip("/") + self.options.health_path
-        next_memory = 0.0
-        while not self.stop_event.is_set():
-            now = time.time()
-            try:
-                ok = 200 <= _get(url, 1.0)[0] < 300
-            except (OSError, ValueError):
-                ok = False
-            self.health.append((now - self.started(), ok))
-            if now >= next_memory:
-                next_memory = now + 1.0
-                value = (self.options.memory_source() if self.options.memory_source is not None else
-                         read_resident_memory(self.options.target, self.options.metrics_path)
-                         if self.options.metrics_path else None)
-                if value is not None:
-                    self.memory.append((now - self.started(), value))
-            self.stop_event.wait(max(0.0, self.options.health_interval - (time.time() - now)))
 
 
 class _Tail:
@@ -206,37 +147,47 @@ class _Tail:
 
 
 class LoadRunner:
-    """Runs plans; every child it starts is stopped before :meth:`run` returns or raises."""
+    """Runs plans; every child it starts is stopped before :meth:`run` returns or raises.
+
+    ``last_pids`` (all children, master or local first) and ``last_roles`` (role -> pid) fill in as the
+    children start, so another thread can see them while :meth:`run` goes.
+    """
 
     def __init__(self) -> None:
         self.last_pids: list[int] = []
+        self.last_roles: dict[str, int] = {}
 
     def run(self, plan: Plan, options: RunOptions) -> RunResult:
-        if options.environment == "production" and not options.allow_production:
-            raise LoadError(f"refusing to send {plan.scenario} load to {options.target}: the environment is "
-                            "production; pass --artemis-allow-production-load to allow it")
-        preflight(options.target, options.health_path)
+        target = TargetURL.parse(options.target)
+        ensure_traffic_allowed(options.environment, options.allow_production,
+                               f"{plan.scenario} scenario traffic to {target.shown()}")
+        preflight(target, options.health_path)
         run_dir = options.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         for old in run_dir.glob("samples-*.jsonl"):
             old.unlink()
         port = free_port() if plan.workers else 0
-        spec = {**plan.as_dict(), "host": options.target, "max_seconds": plan.max_seconds, "master_port": port,
+        spec = {**plan.as_dict(), "host": locust_host(target), "target_shown": target.shown(),
+                "max_seconds": plan.max_seconds, "master_port": port, "worker_wait": options.worker_connect_seconds,
                 "locustfile": str(options.locustfile) if options.locustfile else None}
         spec_path = run_dir / "spec.json"
         spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
         roles = ["local"] if not plan.workers else ["master"] + [f"worker-{i + 1}" for i in range(plan.workers)]
+        env = {**os.environ, TARGET_ENV: options.target}
         processes = [ManagedProcess(f"Locust {role}", [options.python, "-m", "pytest_artemis.load.child",
                                                        "--spec", str(spec_path), "--role", role],
-                                    log_path=run_dir / f"locust-{role}.log", stop_timeout=8.0) for role in roles]
-        self.last_pids = []
-        state = _RunState(plan, options, run_dir, roles)
+                                    log_path=run_dir / f"locust-{role}.log", env=env, stop_timeout=8.0)
+                     for role in roles]
+        self.last_pids, self.last_roles = [], {}
+        state = _RunState(plan, options, target, run_dir, roles)
         try:
-            for process in processes:
+            for role, process in zip(roles, processes, strict=True):
                 process.start()
                 assert process.pid is not None
                 self.last_pids.append(process.pid)
-            state.loop(processes[0])
+                self.last_roles[role] = process.pid
+            state.workers.pids = {role: self.last_roles[role] for role in roles[1:]}
+            state.loop(processes)
         finally:
             state.sampler.stop_event.set()
             for process in processes:  # master (or local) first: it tells the workers to quit
@@ -244,20 +195,25 @@ class LoadRunner:
             state.faults_off()
             if state.sampler.is_alive():
                 state.sampler.join(2.0)
-        return state.result(processes[0])
+        return state.result()
 
 
 class _RunState:
     """The bookkeeping of one run while it goes."""
 
-    def __init__(self, plan: Plan, options: RunOptions, run_dir: Path, roles: list[str]) -> None:
-        self.plan, self.options, self.run_dir = plan, options, run_dir
+    def __init__(self, plan: Plan, options: RunOptions, target: TargetURL, run_dir: Path, roles: list[str]) -> None:
+        self.plan, self.options, self.target, self.run_dir, self.roles = plan, options, target, run_dir, roles
         self.tails = {role: _Tail(run_dir / f"samples-{role}.jsonl") for role in roles}
         self.lines: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.started: float | None = None
         self.aborted = ""
-        self.sampler = _Sampler(options, lambda: self.started or time.time())
+        self.stop_sent = False
+        self.sampler = Sampler(target, options.health_path, options.health_interval,
+                               lambda: self.started or time.time(), options.memory_source, options.metrics_path)
+        self.sampler_started = False
+        self.workers = WorkerWatch({role: None for role in roles[1:]})
+        self.down = TargetDownWatch(options.target_down_seconds, target.shown())
         self.pending_faults: list[FaultEvent] = sorted(plan.faults, key=lambda f: f.at)
         self.active_faults: list[FaultEvent] = []
         self.fault_log: list[dict[str, Any]] = []
@@ -272,6 +228,13 @@ class _RunState:
                         self.started = float(data["time"])
                 elif "t" in data:
                     self.lines.append(data)
+                    self.down.feed(data)
+
+    def _stop(self, head: ManagedProcess) -> None:
+        """Ask the master (or the local process) to end the run now; it still writes its reports."""
+        if not self.stop_sent:
+            self.stop_sent = True
+            head.signal(signal.SIGTERM)
 
     def _switch(self, fault: str, settings: Mapping[str, Any] | None, elapsed: float) -> None:
         if self.options.fault_switch is None:
@@ -310,7 +273,27 @@ class _RunState:
                 if monitor.abort is not None and not self.aborted:
                     self.aborted = (f"{monitor.describe(monitor.abort)}, sustained for "
                                     f"{monitor.abort_after:g} s")
-                    head.signal(15)
+                    self._stop(head)
+
+    def _supervise(self, processes: list[ManagedProcess]) -> None:
+        """Lost workers make the run invalid, a target refusing every connection aborts it; both stop it."""
+        head = processes[0]
+        self.workers.events(self.events, self.started)
+        for role, process in zip(self.roles[1:], processes[1:], strict=True):
+            if not process.alive and not self.workers.stopping:
+                self._read()  # the master may have announced the end, or the worker its error, meanwhile
+                self.workers.events(self.events, self.started)
+                if any(e["event"] == "error" for e in self.events):
+                    return
+                self.workers.exited(role, process.returncode,
+                                    time.time() - self.started if self.started is not None else None)
+        if self.workers.invalid:
+            self._stop(head)
+        if self.started is not None and not self.aborted:
+            reason = self.down.check(time.time(), self.started)
+            if reason:
+                self.aborted = reason
+                self._stop(head)
 
     def _progress(self, elapsed: float) -> None:
         if self.options.progress is None or self.started is None:
@@ -323,9 +306,10 @@ class _RunState:
         self.options.progress(Progress(self.plan.scenario, elapsed, self.plan.duration, s.users, s.rps,
                                        s.total.p(95), failures))
 
-    def loop(self, head: ManagedProcess) -> None:
-        deadline = time.time() + self.plan.max_seconds + 20 + (20 if self.plan.workers else 0)
-        self.sampler_started = False
+    def loop(self, processes: list[ManagedProcess]) -> None:
+        head = processes[0]
+        grace = 20 + (self.options.worker_connect_seconds if self.plan.workers else 0)
+        deadline = time.time() + self.plan.max_seconds + grace
         last_progress = 0.0
         while True:
             self._read()
@@ -334,14 +318,16 @@ class _RunState:
                 self.sampler_started = True
             errors = [e for e in self.events if e["event"] == "error"]
             if errors:
-                raise LoadError(errors[0]["message"] + f" (Locust {errors[0]['role']}; log: "
+                raise LoadError(redact(errors[0]["message"]) + f" (Locust {errors[0]['role']}; log: "
                                 f"{self.run_dir / ('locust-' + errors[0]['role'] + '.log')})")
             if not head.alive:
                 code = head.returncode
                 self._read()
-                if code not in (0, None):
+                self.workers.events(self.events, self.started)
+                if code not in (0, None) and not self.workers.invalid:
                     raise LoadError(self._crash_message(head, code))
                 return
+            self._supervise(processes)
             if self.started is not None:
                 elapsed = time.time() - self.started
                 self._faults(elapsed)
@@ -351,28 +337,32 @@ class _RunState:
                     self._progress(elapsed)
             if time.time() > deadline:
                 raise LoadError(f"{self.plan.scenario}: Locust did not finish within its bound of "
-                                f"{self.plan.max_seconds:.0f} s (+20 s grace); stopped it; log: {head.log_path}")
+                                f"{self.plan.max_seconds:.0f} s (+{grace:g} s grace); stopped it; log: {head.log_path}")
             time.sleep(0.1)
 
     def _crash_message(self, head: ManagedProcess, code: int) -> str:
         tail = head.log_tail(40)
         marked = [line.split("ARTEMIS-ERROR ", 1)[1] for line in tail.splitlines() if "ARTEMIS-ERROR " in line]
         if marked:
-            return marked[-1] + f" (log: {head.log_path})"
-        return f"{head.name} exited with code {code}; log: {head.log_path}\n{tail}"
+            return redact(marked[-1]) + f" (log: {head.log_path})"
+        return redact(f"{head.name} exited with code {code}; log: {head.log_path}\n{tail}")
 
-    def result(self, head: ManagedProcess) -> RunResult:
+    def result(self) -> RunResult:
         self._read()
+        self.workers.events(self.events, self.started)
         started = self.started or time.time()
         finished = [e for e in self.events if e["event"] == "finished" and e["role"] in ("local", "master")]
         ended = finished[-1]["time"] if finished else time.time()
         artifacts = {p.name: str(p) for p in sorted(self.run_dir.glob("locust*")) if p.is_file()}
         artifacts.update({p.name: str(p) for p in sorted(self.run_dir.glob("samples-*.jsonl"))})
+        down_at = self.down.down_at
         return RunResult(
             plan=self.plan, samples=merge_samples(self.lines, started), started=started, ended=ended,
             health=list(self.sampler.health), memory=list(self.sampler.memory),
             cpu_warnings=[e["role"] for e in self.events if e["event"] == "cpu_warning"], aborted=self.aborted,
             end_reason=str(finished[-1].get("reason", "")) if finished else "no end reported",
-            fault_log=self.fault_log, artifacts=artifacts, target=self.options.target,
+            fault_log=self.fault_log, artifacts=artifacts, target=self.target.shown(),
             memory_source=self.options.memory_source_name if self.options.memory_source is not None
-            else f"{self.options.target}{self.options.metrics_path or ''}")
+            else self.target.shown(self.options.metrics_path or ""),
+            invalid=self.workers.invalid, lost_workers=[lost.as_dict() for lost in self.workers.lost],
+            target_down_at=None if down_at is None else round(down_at - started, 3))

@@ -212,6 +212,7 @@ class ManagedProcess:
         try:
             if self.popen.poll() is None:
                 _signal_group(self.popen.pid, signal.SIGTERM)
+                _signal_group(self.popen.pid, signal.SIGCONT)  # a stopped (SIGSTOP) child handles its SIGTERM now
                 try:
                     self.popen.wait(timeout)
                 except subprocess.TimeoutExpired:

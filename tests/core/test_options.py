@@ -129,8 +129,8 @@ def test_a_test_with_markers_of_two_families_must_name_its_family(pytester: pyte
     )
     result = pytester.runpytest("--strict-markers")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*test_marked: carries markers of the gate families load, rollout; name its "
-                                 "family with @pytest.mark.artemis_family(\"NAME\")*"])
+    result.stderr.fnmatch_lines([("*test_marked: carries markers of the gate families load, rollout; name its "
+                                 "family with @pytest.mark.artemis_family(\"NAME\")*")])
 
 
 def test_a_test_that_names_its_family_is_counted_there_alone(pytester: pytest.Pytester) -> None:

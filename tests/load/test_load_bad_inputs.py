@@ -60,7 +60,7 @@ def test_invalid_values_in_a_scenario_marker_error_the_test(run_scenario, locust
 def test_a_production_target_is_refused_without_the_explicit_permission(run_scenario, pytester) -> None:
     run = run_scenario("load", "--artemis-environment", "production")
     run.result.assert_outcomes(errors=1)
-    run.result.stdout.fnmatch_lines(["*load refused: --artemis-environment is production; "
-                                     "pass --artemis-allow-production-load to allow it"])
+    run.result.stdout.fnmatch_lines([("*load refused: --artemis-environment is production; "
+                                     "pass --artemis-allow-production-load to allow it")])
     assert "load load" not in run.output and "Traceback" not in run.output
     assert not list(pytester.path.glob("artifacts/**/samples-*.jsonl"))

@@ -34,6 +34,7 @@ CASES = [
     ("probe-timing-liveness-first.yaml", "probe-timing", "warning", "Deployment/web"),
     ("resources-requests-missing.yaml", "resources-requests-missing", "critical", "Deployment/web"),
     ("resources-limits-missing.yaml", "resources-limits-missing", "warning", "Deployment/web"),
+    ("resources-requests-from-limits.yaml", "resources-requests-from-limits", "info", "Deployment/web"),
     ("security-run-as-root.yaml", "security-run-as-root", "critical", "Deployment/web"),
     ("security-privilege-escalation.yaml", "security-privilege-escalation", "critical", "Deployment/web"),
     ("security-writable-root-fs.yaml", "security-writable-root-fs", "warning", "Deployment/web"),
@@ -46,13 +47,20 @@ CASES = [
     ("rollout-strategy-recreate.yaml", "rollout-strategy", "warning", "Deployment/web"),
     ("rollout-strategy-all-down.yaml", "rollout-strategy", "critical", "Deployment/web"),
     ("pdb-missing.yaml", "pdb-missing", "warning", "Deployment/web"),
+    ("pdb-missing-replicas-unset.yaml", "pdb-missing", "warning", "Deployment/web"),
+    ("pdb-missing-selector-mismatch.yaml", "pdb-missing", "warning", "Deployment/web"),
     ("pdb-blocks-eviction.yaml", "pdb-blocks-eviction", "critical", "PodDisruptionBudget/web"),
     ("service-selector-no-match.yaml", "service-selector-no-match", "critical", "Service/web"),
     ("service-target-port-missing.yaml", "service-target-port-missing", "critical", "Service/web"),
     ("networkpolicy-missing.yaml", "networkpolicy-missing", "warning", "Deployment/web"),
+    ("networkpolicy-direction-open.yaml", "networkpolicy-direction-open", "warning", "Deployment/web"),
+    ("networkpolicy-direction-open-ingress.yaml", "networkpolicy-direction-open", "warning", "Deployment/web"),
     ("hpa-target-missing.yaml", "hpa-target-missing", "critical", "HorizontalPodAutoscaler/api"),
     ("hpa-replicas-conflict.yaml", "hpa-replicas-conflict", "warning", "Deployment/web"),
     ("anti-affinity-missing.yaml", "anti-affinity-missing", "warning", "Deployment/web"),
+    ("anti-affinity-ineffective.yaml", "anti-affinity-ineffective", "warning", "Deployment/web"),
+    ("anti-affinity-ineffective-namespaces.yaml", "anti-affinity-ineffective", "warning", "Deployment/web"),
+    ("anti-affinity-ineffective-other-app.yaml", "anti-affinity-ineffective", "info", "Deployment/web"),
     ("secret-in-env-url.yaml", "secret-in-env", "critical", "Deployment/web"),
     ("secret-in-env-name.yaml", "secret-in-env", "critical", "Deployment/web"),
     ("selector-labels-mismatch.yaml", "selector-labels-mismatch", "critical", "Deployment/web"),
@@ -69,9 +77,55 @@ def test_each_case_manifest_yields_exactly_its_expected_finding(
     assert found[0].message and found[0].fix and found[0].file.endswith(file)
 
 
-def test_every_interface_check_id_has_a_case_or_is_the_unreadable_file_check() -> None:
-    covered = {c[1] for c in CASES} | {"manifest-unreadable"}
+# file under tests/data/manifests, check id, what the message must say (actual against expected)
+MESSAGES = [
+    ("cases/pdb-missing-replicas-unset.yaml", "pdb-missing",
+     "replicas unset (an HPA may scale it) and no PodDisruptionBudget in namespace default"),
+    ("cases/pdb-missing-selector-mismatch.yaml", "pdb-missing",
+     "(PodDisruptionBudget/web selects app=frontend, pods have app=web)"),
+    ("edge/namespaces.yaml", "pdb-missing", "(PodDisruptionBudget/web is in namespace b, workload in a)"),
+    ("cases/networkpolicy-direction-open.yaml", "networkpolicy-direction-open",
+     "egress is open: the policies selecting these pods (NetworkPolicy/web-ingress) cover ingress only"),
+    ("cases/networkpolicy-direction-open-ingress.yaml", "networkpolicy-direction-open",
+     "ingress is open: the policies selecting these pods (NetworkPolicy/web-egress) cover egress only"),
+    ("cases/anti-affinity-ineffective.yaml", "anti-affinity-ineffective",
+     ("podAntiAffinity preferred term 0 selects app=frontend, pods have app=web: it spreads none of the pods "
+      "(3 replicas)")),
+    ("cases/anti-affinity-ineffective-namespaces.yaml", "anti-affinity-ineffective",
+     "podAntiAffinity required term 0 looks only at namespace shop-old, pods run in shop"),
+    ("cases/anti-affinity-ineffective-other-app.yaml", "anti-affinity-ineffective",
+     "podAntiAffinity preferred term 1 selects app=db, pods have app=web: it keeps other pods away"),
+    ("cases/resources-requests-from-limits.yaml", "resources-requests-from-limits",
+     "resources.requests.cpu and memory not set: Kubernetes copies the limits (cpu 2, memory 1Gi) into the requests"),
+]
+
+
+@pytest.mark.parametrize(("file", "check_id", "expected"), MESSAGES,
+                         ids=[f"{m[0].split('/')[-1].removesuffix('.yaml')}" for m in MESSAGES])
+def test_each_message_says_what_was_found_and_why_it_does_not_count(
+    data_dir: Path, file: str, check_id: str, expected: str
+) -> None:
+    messages = [f.message for f in findings_of(data_dir / "manifests" / file) if f.check == check_id]
+    assert any(expected in m for m in messages), messages
+
+
+def test_every_interface_check_id_has_a_case_or_is_a_file_level_check() -> None:
+    covered = {c[1] for c in CASES} | {"manifest-unreadable", "manifest-no-objects"}
     assert {c.id for c in checks_for("manifests")} <= covered
+
+
+def test_pdb_missing_skips_only_an_explicit_single_replica_or_an_hpa_capped_at_one(data_dir: Path) -> None:
+    path = data_dir / "manifests" / "cases" / "pdb-missing-replicas.yaml"
+    found = [f for f in findings_of(path) if f.check == "pdb-missing"]
+    assert sorted(f.name for f in found) == ["scaled", "unset"]
+    [scaled] = [f.message for f in found if f.name == "scaled"]
+    assert scaled.startswith("HorizontalPodAutoscaler/scaled scales it to 1-5 replicas and no PodDisruptionBudget")
+
+
+def test_networkpolicy_without_policy_types_covers_egress_only_when_it_has_egress_rules(data_dir: Path) -> None:
+    found = findings_of(data_dir / "manifests" / "cases" / "networkpolicy-direction-defaults.yaml")
+    opened = [(f.name, f.message.split(":")[0]) for f in found if f.check == "networkpolicy-direction-open"]
+    assert opened == [("api", "egress is open")]
 
 
 def test_clean_manifest_has_no_finding_at_any_severity(data_dir: Path) -> None:

@@ -73,13 +73,63 @@ def test_broken_yaml_is_one_failing_item_naming_file_and_line(pytester: pytest.P
     assert finding["check"] == "manifest-unreadable" and finding["file"] == "deploy/broken.yaml"
 
 
+@pytest.mark.parametrize("file", ["empty/empty.yaml", "empty/comments-only.yaml", "edge/not-a-manifest.yaml"])
+def test_named_file_holding_no_objects_is_one_failing_item_saying_so(
+    pytester: pytest.Pytester, data_dir: Path, file: str
+) -> None:
+    name = Path(file).name
+    shutil.copy(data_dir / "manifests" / file, pytester.path / name)
+    result = pytester.runpytest("--artemis-manifests", name, "-m", "manifests", "--artemis-verdict", "verdict.json")
+    result.assert_outcomes(failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"*[[]critical[]] manifest-no-objects: {name} holds no Kubernetes objects"])
+    [finding] = verdict(pytester)["findings"]
+    assert (finding["check"], finding["file"], finding["message"]) == (
+        "manifest-no-objects", name, f"{name} holds no Kubernetes objects")
+
+
+def test_empty_file_named_as_an_argument_fails_even_under_a_gate_directory(
+    pytester: pytest.Pytester, data_dir: Path
+) -> None:
+    (pytester.path / "deploy").mkdir()
+    shutil.copy(data_dir / "manifests" / "clean.yaml", pytester.path / "deploy" / "app.yaml")
+    shutil.copy(data_dir / "manifests" / "empty" / "empty.yaml", pytester.path / "deploy" / "empty.yaml")
+    pytester.makeini("[pytest]\nartemis_manifests = deploy\n")
+    result = pytester.runpytest("deploy/empty.yaml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*deploy/empty.yaml holds no Kubernetes objects"])
+
+
+def test_empty_files_next_to_objects_are_skipped_and_counted(pytester: pytest.Pytester, data_dir: Path) -> None:
+    (pytester.path / "deploy").mkdir()
+    shutil.copy(data_dir / "manifests" / "clean.yaml", pytester.path / "deploy" / "app.yaml")
+    for name in ("empty.yaml", "comments-only.yaml"):
+        shutil.copy(data_dir / "manifests" / "empty" / name, pytester.path / "deploy" / name)
+    result = pytester.runpytest("--artemis-manifests", "deploy", "-rs", "--artemis-verdict", "verdict.json")
+    result.assert_outcomes(passed=5, skipped=2)
+    result.stdout.fnmatch_lines([
+        "*Manifests*5 passed, 0 failed, 0 error, 2 skipped*GO",
+        ("SKIPPED [[]1[]] deploy/comments-only.yaml: deploy/comments-only.yaml holds no Kubernetes objects "
+         "(skipped: other files under deploy do)"),
+    ])
+    assert verdict(pytester)["verdict"] == "GO"
+
+
+def test_directory_whose_files_hold_no_objects_fails_each_file(pytester: pytest.Pytester, data_dir: Path) -> None:
+    shutil.copytree(data_dir / "manifests" / "empty", pytester.path / "deploy")
+    result = pytester.runpytest("--artemis-manifests", "deploy")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        ["*deploy/empty.yaml holds no Kubernetes objects (nor does anything else under deploy)*"])
+
+
 def test_failure_lists_every_finding_grouped_with_one_fix_line_each(pytester: pytest.Pytester, data_dir: Path) -> None:
     shutil.copy(data_dir / "manifests" / "cases" / "schema-typo.yaml", pytester.path / "web.yaml")
     result = pytester.runpytest("--artemis-manifests", "web.yaml")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*web.yaml default/Deployment/web: * finding(s) at or above critical*",
-        "web.yaml Deployment/web",
+        "web.yaml default/Deployment/web",
         ("  [[]critical[]] schema: *livenessProbe: Additional properties are not allowed "
          "('periodSecond' was unexpected)"),
         "      fix: *",
@@ -157,6 +207,7 @@ def test_kubectl_for_kustomize_is_found() -> None:
 
 
 def test_gate_gives_the_same_outcomes_under_xdist(pytester: pytest.Pytester, edge: Path) -> None:
+    (edge / "empty.yaml").write_text("")
     result = pytester.runpytest_subprocess("--artemis-manifests", "deploy", "-n", "2", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7, failed=9)
+    result.assert_outcomes(passed=7, failed=9, skipped=1)
     result.stdout.fnmatch_lines(["*deploy/broken.yaml:8: invalid YAML*"])

@@ -193,6 +193,41 @@ def test_memory_growth_fault_grows_resident_memory_until_reset(reference_service
     assert service.admin.status()["ballast_mb"] == 0
 
 
+def test_memory_limit_fault_reports_that_limit_and_stops_the_growth_at_it(reference_service_factory) -> None:
+    service = reference_service_factory()
+    service.admin.set(memory_limit_mb=48, memory_growth_mb_per_s=200)
+    assert value(service.url, metrics.MEMORY_LIMIT_BYTES) == 48 * 1024 * 1024
+    assert value(service.url, metrics.FAULT_ACTIVE, fault="memory_limit") == 1
+    time.sleep(0.6)  # 120 MB at 200 MB/s, were it not for the limit
+    assert service.admin.status()["ballast_mb"] == 48
+    service.admin.reset()
+    assert value(service.url, metrics.MEMORY_LIMIT_BYTES) == memory_limit_bytes()
+    assert service.admin.status()["ballast_mb"] == 0
+
+
+def test_service_down_fault_answers_503_everywhere_but_admin_and_counts_nothing(target) -> None:
+    key = {"route": "/api/v1/status", "method": "GET", "status": "503"}
+    before = value(target.url, metrics.REQUESTS_TOTAL, **key)
+    target.admin.set(service_down=True)
+    statuses = [httpx.get(target.url + path).status_code
+                for path in ("/api/v1/status", "/health", "/health/live", "/health/ready", "/metrics")]
+    assert statuses == [503] * 5
+    assert target.admin.status()["active"]["service_down"] is True, "the admin endpoint keeps answering"
+    target.admin.reset()
+    assert httpx.get(target.url + "/api/v1/status").status_code == 200
+    assert value(target.url, metrics.REQUESTS_TOTAL, **key) == before, "a down service counts nothing"
+
+
+def test_unavailable_replicas_fault_reports_the_deployment_as_kube_state_metrics_would(target) -> None:
+    labels = {"namespace": metrics.DEPLOYMENT_NAMESPACE, "deployment": metrics.DEPLOYMENT}
+    assert (metrics.DEPLOYMENT_REPLICAS_UNAVAILABLE, frozenset(labels.items())) not in scrape(target.url)
+    target.admin.set(unavailable_replicas=2)
+    assert value(target.url, metrics.DEPLOYMENT_REPLICAS_UNAVAILABLE, **labels) == 2
+    assert value(target.url, metrics.FAULT_ACTIVE, fault="rollout") == 1
+    target.admin.reset()
+    assert not any(name == metrics.DEPLOYMENT_REPLICAS_UNAVAILABLE for name, _ in scrape(target.url))
+
+
 # ---------------------------------------------------------------------- fault switches at start
 
 
@@ -214,6 +249,9 @@ def test_bad_fault_variable_stops_the_start_with_the_variable_named(reference_se
     ({"latency_ms": -1}, "latency_ms: expected a number from 0"),
     ({"readiness_down": "maybe"}, "readiness_down: expected true or false"),
     ({"dependencies_down": ["kafka"]}, "dependencies_down: expected a list drawn from database, cache, llm"),
+    ({"service_down": "maybe"}, "service_down: expected true or false"),
+    ({"memory_limit_mb": -5}, "memory_limit_mb: expected a number from 0"),
+    ({"unavailable_replicas": 1.5}, "unavailable_replicas: expected a whole number from 0 to 1000"),
     ({"explode": True}, "unknown fault field(s) explode"),
 ])
 def test_fault_values_are_validated_with_the_field_named(changes: dict[str, object], problem: str) -> None:

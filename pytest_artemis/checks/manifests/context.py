@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from pytest_artemis.checks.manifests.model import (
     SCALABLE_KINDS,
@@ -76,11 +77,39 @@ class CheckContext:
             return minimum if isinstance(minimum, int) else 1
         return obj.replicas()
 
+    def several_pods(self, obj: ManifestObject) -> str | None:
+        """Why the workload may run 2 or more pods (for messages), None when it runs at most one.
+
+        An HPA scaling it decides (its maxReplicas); without one in view, ``replicas`` unset may still be
+        scaled by an HPA applied elsewhere, so only an explicit ``replicas`` below 2 means one pod.
+        """
+        if obj.kind not in SCALABLE_KINDS:
+            return None
+        hpas = self.hpas_targeting(obj)
+        if hpas:
+            low, high = hpas[0].spec.get("minReplicas", 1), hpas[0].spec.get("maxReplicas")
+            if _count(high) and high < 2:
+                return None
+            span = f"{low}-{high}" if _count(low) and _count(high) else "several"
+            return f"{hpas[0].ref} scales it to {span} replicas"
+        replicas = obj.spec.get("replicas")
+        if replicas is None:
+            return "replicas unset (an HPA may scale it)"
+        return f"{replicas} replicas" if _count(replicas) and replicas >= 2 else None
+
+    def of_kind(self, kind: str) -> list[ManifestObject]:
+        """Objects of ``kind`` in every namespace of the scope (to say why one elsewhere does not count)."""
+        return [o for (_, k), found in self._by_kind.items() if k == kind for o in found]
+
     def selecting(self, obj: ManifestObject, kind: str, selector_key: str) -> list[ManifestObject]:
         """Objects of ``kind`` in the workload's namespace whose ``spec.<selector_key>`` matches its pods."""
         labels = obj.pod_labels()
         return [o for o in self.in_namespace(obj.namespace, (kind,))
                 if label_selector_matches(o.spec.get(selector_key), labels)]
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class ManifestIndex:

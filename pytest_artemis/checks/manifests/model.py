@@ -25,6 +25,8 @@ __all__ = [
     "label_selector_matches",
     "scaled_value",
     "selector_matches",
+    "selector_mismatch",
+    "selector_text",
 ]
 
 IGNORE_ANNOTATION = "artemis.io/ignore"
@@ -212,6 +214,36 @@ def label_selector_matches(selector: Any, labels: Mapping[str, str], *, empty_ma
         if operator == "DoesNotExist" and present:
             return False
     return True
+
+
+_OPERATORS = {"In": "{key} in ({values})", "NotIn": "{key} notin ({values})", "Exists": "{key}",
+              "DoesNotExist": "!{key}"}
+
+
+def selector_text(selector: Any) -> str:
+    """A selector as ``kubectl get -l`` writes one (``app=web, tier in (a, b), !legacy``); a plain map too."""
+    if not isinstance(selector, dict):
+        return "none"
+    if "matchLabels" not in selector and "matchExpressions" not in selector:
+        return ", ".join(f"{k}={v}" for k, v in sorted(selector.items(), key=str)) or "{}"
+    parts = [f"{k}={v}" for k, v in sorted(mapping(selector.get("matchLabels")).items(), key=str)]
+    for expression in selector.get("matchExpressions") or ():
+        if isinstance(expression, dict):
+            operator = str(expression.get("operator"))
+            values = ", ".join(str(v) for v in expression.get("values") or ())
+            form = _OPERATORS.get(operator, "{key} " + operator + " ({values})")
+            parts.append(form.format(key=expression.get("key"), values=values))
+    return ", ".join(parts) or "{}"
+
+
+def selector_mismatch(selector: Any, labels: Mapping[str, str]) -> str:
+    """Why a ``LabelSelector`` does not match ``labels``: ``selects app=foo, pods have app=bar``."""
+    if not isinstance(selector, dict):
+        return "has no selector: it selects no pod"
+    keys = [str(k) for k in mapping(selector.get("matchLabels"))]
+    keys += [str(e.get("key")) for e in selector.get("matchExpressions") or () if isinstance(e, dict)]
+    have = [f"{k}={labels[k]}" if k in labels else f"no {k} label" for k in dict.fromkeys(keys)]
+    return f"selects {selector_text(selector)}, pods have {', '.join(have) or 'no labels'}"
 
 
 def scaled_value(value: Any, total: int, *, round_up: bool) -> int | None:

@@ -9,32 +9,44 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pytest_artemis.checks.manifests.context import CheckContext
-from pytest_artemis.checks.manifests.model import SCALABLE_KINDS, ManifestObject, scaled_value
+from pytest_artemis.checks.manifests.model import (
+    SCALABLE_KINDS,
+    ManifestObject,
+    label_selector_matches,
+    scaled_value,
+    selector_mismatch,
+    selector_text,
+)
 from pytest_artemis.checks.registry import check
 from pytest_artemis.findings import Finding
 
-__all__: list[str] = []
+__all__ = ["DIRECTIONS", "policy_types"]
 
-
-def _selector_text(selector: object) -> str:
-    if not isinstance(selector, dict):
-        return "none"
-    labels = selector.get("matchLabels", selector) if "matchExpressions" not in selector else selector
-    if isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values()):
-        return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "{}"
-    return str(selector)
+#: NetworkPolicy directions, as ``policyTypes`` spells them.
+DIRECTIONS = ("Ingress", "Egress")
+#: Near-miss PodDisruptionBudgets a pdb-missing message names at most.
+_NEAR_MISSES = 3
 
 
 @check("pdb-missing", area="manifests", target="Deployment, StatefulSet, ReplicaSet", severity="warning",
-       fix="add a PodDisruptionBudget selecting the pods (e.g. minAvailable: replicas - 1)")
+       fix="add a PodDisruptionBudget in the workload's namespace whose selector matches its pod labels "
+           "(e.g. maxUnavailable: 1)")
 def pdb_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
-    """Multi-replica workload that no PodDisruptionBudget selects: a node drain may evict every pod at once."""
-    replicas = ctx.effective_replicas(obj)
-    if replicas is None or replicas < 2:
+    """Workload that may run 2+ pods (unset replicas count) with no PodDisruptionBudget: a drain can evict all."""
+    several = ctx.several_pods(obj)
+    if several is None or ctx.selecting(obj, "PodDisruptionBudget", "selector"):
         return
-    if not ctx.selecting(obj, "PodDisruptionBudget", "selector"):
-        yield obj.finding("pdb-missing", f"{replicas} replicas and no PodDisruptionBudget in namespace "
-                                         f"{obj.namespace} selects them: a drain can evict all at once")
+    labels = obj.pod_labels()
+    here = sorted(ctx.in_namespace(obj.namespace, ("PodDisruptionBudget",)), key=lambda p: p.name != obj.name)
+    near = [f"{p.ref} {selector_mismatch(p.spec.get('selector'), labels)}" for p in here]
+    near += [f"{p.ref} is in namespace {p.namespace}, workload in {obj.namespace}"
+             for p in ctx.of_kind("PodDisruptionBudget")
+             if p.namespace != obj.namespace and label_selector_matches(p.spec.get("selector"), labels)]
+    if len(near) > _NEAR_MISSES:
+        near = near[:_NEAR_MISSES] + [f"{len(near) - _NEAR_MISSES} more"]
+    why = f" ({'; '.join(near)})" if near else ""
+    yield obj.finding("pdb-missing", f"{several} and no PodDisruptionBudget in namespace {obj.namespace} selects "
+                                     f"its pods{why}: a drain can evict all at once")
 
 
 @check("pdb-blocks-eviction", area="manifests", target="PodDisruptionBudget", severity="critical",
@@ -67,7 +79,7 @@ def service_selector_no_match(obj: ManifestObject, ctx: CheckContext) -> Iterato
     if not isinstance(selector, dict) or not selector or obj.spec.get("type") == "ExternalName":
         return
     if not ctx.workloads_selected(selector, obj.namespace, plain=True):
-        yield obj.finding("service-selector-no-match", f"selector {_selector_text(selector)} matches no pod "
+        yield obj.finding("service-selector-no-match", f"selector {selector_text(selector)} matches no pod "
                                                        f"template in namespace {obj.namespace}: no endpoints")
 
 
@@ -108,6 +120,32 @@ def networkpolicy_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Fi
     if not ctx.selecting(obj, "NetworkPolicy", "podSelector"):
         yield obj.finding("networkpolicy-missing", f"no NetworkPolicy in namespace {obj.namespace} selects these "
                                                    "pods: all traffic is allowed")
+
+
+def policy_types(policy: ManifestObject) -> set[str]:
+    """The directions a NetworkPolicy restricts: ``policyTypes``, else Ingress plus Egress when it has egress rules."""
+    declared = policy.spec.get("policyTypes")
+    if isinstance(declared, list) and declared:
+        return {str(t) for t in declared}
+    return {"Ingress", "Egress"} if policy.spec.get("egress") else {"Ingress"}
+
+
+@check("networkpolicy-direction-open", area="manifests", target="workload", severity="warning",
+       fix="add a policy for the open direction selecting the pods (policyTypes: [Egress] or [Ingress]), "
+           "e.g. a namespace default-deny with policyTypes: [Ingress, Egress]")
+def networkpolicy_direction_open(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """Workload's pods are restricted by NetworkPolicies in one direction only: the other (ingress/egress) is open."""
+    policies = ctx.selecting(obj, "NetworkPolicy", "podSelector")
+    if not policies:
+        return  # networkpolicy-missing reports both directions at once
+    covered = set().union(*(policy_types(p) for p in policies))
+    names = ", ".join(p.ref for p in policies)
+    for direction in DIRECTIONS:
+        if direction not in covered:
+            only = " and ".join(d.lower() for d in DIRECTIONS if d in covered) or "no direction"
+            yield obj.finding("networkpolicy-direction-open",
+                              f"{direction.lower()} is open: the policies selecting these pods ({names}) cover "
+                              f"{only} only, none in namespace {obj.namespace} has policyTypes {direction}")
 
 
 @check("hpa-target-missing", area="manifests", target="HorizontalPodAutoscaler", severity="critical",

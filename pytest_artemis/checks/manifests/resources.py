@@ -1,6 +1,7 @@
 """Resource checks: every container (init containers too) requests and is limited in CPU and memory.
 
-A limit without a request counts as both (Kubernetes copies the limit into the request).
+A limit without a request counts as both (Kubernetes copies the limit into the request); the info check
+``resources-requests-from-limits`` says so, since the pod then reserves its whole limit.
 """
 
 from __future__ import annotations
@@ -47,4 +48,19 @@ def limits_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
         if missing:
             yield obj.finding("resources-limits-missing",
                               f"resources.limits.{' and '.join(missing)} missing: a runaway pod can starve its node",
+                              container=str(container.get("name", "")))
+
+
+@check("resources-requests-from-limits", area="manifests", target="workload", severity="info",
+       fix="set resources.requests from measured usage (equal to the limits only on purpose, for Guaranteed QoS)")
+def requests_from_limits(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """Container sets a limit but no request: Kubernetes copies the limit into the request (it reserves it all)."""
+    for container in obj.containers():
+        requests, limits = _section(container, "requests"), _section(container, "limits")
+        copied = {str(r): value for r, value in limits.items() if r not in requests}
+        if copied:
+            shown = ", ".join(f"{r} {value}" for r, value in copied.items())
+            yield obj.finding("resources-requests-from-limits",
+                              f"resources.requests.{' and '.join(copied)} not set: Kubernetes copies the limits "
+                              f"({shown}) into the requests, so the scheduler reserves the whole limit",
                               container=str(container.get("name", "")))

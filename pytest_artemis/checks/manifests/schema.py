@@ -33,7 +33,7 @@ _DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 
 
 def _schema_root() -> Path:
-    import kubernetes_validate
+    import kubernetes_validate  # type: ignore[import-untyped]
 
     return Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 

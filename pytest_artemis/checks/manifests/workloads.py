@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from pytest_artemis.checks.manifests.context import CheckContext
-from pytest_artemis.checks.manifests.model import ManifestObject, label_selector_matches, mapping, scaled_value
+from pytest_artemis.checks.manifests.model import (
+    ManifestObject,
+    label_selector_matches,
+    mapping,
+    scaled_value,
+    selector_mismatch,
+)
 from pytest_artemis.checks.registry import check
 from pytest_artemis.findings import Finding
 
@@ -65,6 +72,48 @@ def anti_affinity_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Fi
         return
     yield obj.finding("anti-affinity-missing", f"{replicas} replicas with no podAntiAffinity and no "
                                                "topologySpreadConstraints: one node failure can take them all")
+
+
+def anti_affinity_terms(obj: ManifestObject) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, PodAffinityTerm) of every podAntiAffinity term of the pod template, required ones first."""
+    anti = mapping(mapping(obj.pod_spec().get("affinity")).get("podAntiAffinity"))
+    for i, term in enumerate(anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()):
+        if isinstance(term, dict):
+            yield f"required term {i}", term
+    for i, weighted in enumerate(anti.get("preferredDuringSchedulingIgnoredDuringExecution") or ()):
+        term = mapping(weighted).get("podAffinityTerm")
+        if isinstance(term, dict):
+            yield f"preferred term {i}", term
+
+
+def _misses_own_pods(obj: ManifestObject, term: dict[str, Any]) -> str | None:
+    """Why an anti-affinity term never counts the workload's own pods, None when it does."""
+    selector, labels = term.get("labelSelector"), obj.pod_labels()
+    if not label_selector_matches(selector, labels):  # a missing selector matches no pod, {} every pod
+        return selector_mismatch(selector, labels)
+    namespaces = [str(n) for n in term.get("namespaces") or ()]
+    if namespaces and term.get("namespaceSelector") is None and obj.namespace not in namespaces:
+        return f"looks only at namespace {', '.join(namespaces)}, pods run in {obj.namespace}"
+    return None
+
+
+@check("anti-affinity-ineffective", area="manifests", target="Deployment, StatefulSet, ReplicaSet",
+       severity="warning", fix="make the term's labelSelector match the pod template labels (e.g. the workload's "
+                               "selector.matchLabels) and leave namespaces unset")
+def anti_affinity_ineffective(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
+    """podAntiAffinity term whose selector misses the pod's own labels: it spreads none of the workload's pods."""
+    terms = [(where, _misses_own_pods(obj, term)) for where, term in anti_affinity_terms(obj)]
+    spreading = any(why is None for _, why in terms)
+    several = ctx.several_pods(obj)
+    for where, why in terms:
+        if why is None:
+            continue
+        if spreading or several is None:  # another term spreads the pods, or there is one pod: it only repels
+            yield obj.finding("anti-affinity-ineffective", f"podAntiAffinity {where} {why}: it keeps other pods "
+                                                           "away but spreads none of these", severity="info")
+        else:
+            yield obj.finding("anti-affinity-ineffective", f"podAntiAffinity {where} {why}: it spreads none of "
+                                                           f"the pods ({several}), one node can hold them all")
 
 
 @check("selector-labels-mismatch", area="manifests", target="Deployment, StatefulSet, DaemonSet, ReplicaSet, Job",

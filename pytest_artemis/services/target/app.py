@@ -11,6 +11,9 @@ Routes (``route`` label of the request metrics is the template in the left colum
   Writes go through a bounded connection pool (503 when it stays exhausted).
 * ``GET /metrics`` - Prometheus exposition (names in metrics.py).
 * ``GET|PUT|DELETE /admin/faults`` - fault switches; bearer token: none -> 401, wrong -> 403, both counted.
+
+While the ``service_down`` fault is on, every route but ``/admin/faults`` answers 503 before the metrics
+middleware sees it: like a dead process, the service counts nothing and Prometheus' scrapes fail.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ class Runtime:
         for dependency in DEPENDENCIES:
             up = dependency not in faults.dependencies_down
             self.instruments.dependency_up.labels(dependency=dependency).set(1 if up else 0)
+        self.instruments.set_memory_limit(faults.memory_limit_mb)
+        self.instruments.set_unavailable_replicas(faults.unavailable_replicas)
         self.refresh_gauges()
         if not at_start or faults != Faults():
             log.info("faults in force: %s", json.dumps(faults.as_dict(), sort_keys=True))
@@ -98,13 +103,19 @@ class Runtime:
     def ballast_mb(self) -> float:
         return sum(len(chunk) for chunk in self.ballast) / _MB
 
+    def growth_cap_mb(self) -> float:
+        """Ballast the memory growth fault may retain: the cap, or less under the memory limit fault."""
+        limit = self.faults.memory_limit_mb
+        return min(self.settings.memory_growth_cap_mb, limit) if limit > 0 else self.settings.memory_growth_cap_mb
+
     async def grow_memory(self) -> None:
         """Background task: retain ``memory_growth_mb_per_s`` more MB every second, up to the cap."""
         while True:
             await asyncio.sleep(_GROWTH_TICK)
             rate = self.faults.memory_growth_mb_per_s
-            if rate > 0 and self.ballast_mb() < self.settings.memory_growth_cap_mb:
-                self.ballast.append(bytearray(b"\xa5") * int(rate * _GROWTH_TICK * _MB))  # touched pages count
+            size = int(min(rate * _GROWTH_TICK, self.growth_cap_mb() - self.ballast_mb()) * _MB)
+            if size > 0:
+                self.ballast.append(bytearray(b"\xa5") * size)  # touched pages count in the resident memory
 
     def status(self) -> dict[str, Any]:
         return {"faults": self.faults.as_dict(), "active": self.faults.active(), "initialising": self.initialising(),
@@ -125,6 +136,9 @@ class MetricsMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.runtime is not None and self.runtime.faults.service_down and not scope["path"].startswith("/admin/"):
+            await _error(503, "injected fault: service down")(scope, receive, send)
             return
         status = 500
         started = time.perf_counter()

@@ -3,7 +3,9 @@
 * :class:`Target` - what the fixtures hand to tests: ``url``, ``managed``, ``admin``, ``admin_token``,
   ``log_path``, ``pid`` (None for an external target) and ``stop()``.
 * :func:`start_reference_service` - the reference service in a child process on a free loopback port.
-* :func:`external_target` - a target given by URL, checked to answer.
+* :func:`external_target` - a target given by URL, checked to answer. The URL may carry credentials
+  (``http://user:pass@host``: sent as a basic-auth ``Authorization`` header) and a query (``/?token=x``:
+  kept on the probed URL); messages show it through :func:`pytest_artemis.redact.redact`.
 * :class:`AdminClient` - ``GET/PUT/DELETE /admin/faults`` with the bearer token.
 """
 
@@ -19,7 +21,7 @@ from typing import Any
 import httpx
 
 from pytest_artemis.errors import ServiceError, TargetUnreachableError
-from pytest_artemis.redact import redact_url
+from pytest_artemis.redact import join, redact, split_credentials
 from pytest_artemis.services.processes import ManagedProcess, free_port, http_ok
 from pytest_artemis.services.target.faults import ENV_PREFIX
 
@@ -35,18 +37,20 @@ class AdminClient:
     """The fault switches of a reference service, through ``/admin/faults`` and its bearer token."""
 
     def __init__(self, url: str, token: str | None, timeout: float = 5.0) -> None:
-        self.url = url.rstrip("/") + "/admin/faults"
+        base, self._headers = split_credentials(url)
+        self.url = join(base, "/admin/faults")
         self.token = token
         self._client = httpx.Client(timeout=timeout)
 
     def _call(self, method: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {**self._headers, "Authorization": f"Bearer {self.token}"} if self.token else dict(self._headers)
         try:
             response = self._client.request(method, self.url, json=body, headers=headers)
         except httpx.HTTPError as err:
-            raise TargetUnreachableError(f"{method} {self.url} failed: {err}") from err
+            raise TargetUnreachableError(redact(f"{method} {self.url} failed: {err}")) from err
         if response.status_code != 200:
-            raise ServiceError(f"{method} {self.url} answered {response.status_code}: {response.text.strip()}")
+            raise ServiceError(redact(f"{method} {self.url} answered {response.status_code}: "
+                                      f"{response.text.strip()}"))
         data: dict[str, Any] = response.json()
         return data
 
@@ -143,9 +147,15 @@ def start_reference_service(log_dir: Path, *, base_env: Mapping[str, str], env: 
 
 
 def external_target(url: str, timeout: float = 5.0) -> Target:
-    """A target given by URL; raises :class:`TargetUnreachableError` when nothing answers there."""
+    """A target given by URL; raises :class:`TargetUnreachableError` when nothing answers there.
+
+    Credentials in the URL go as an ``Authorization`` header, its query stays; ``Target.url`` keeps both
+    (the load runner and the probes split them again), messages show the URL redacted.
+    """
+    base, headers = split_credentials(url)
     try:
-        httpx.get(url, timeout=timeout)
-    except httpx.HTTPError as err:
-        raise TargetUnreachableError(f"target {redact_url(url)} does not answer: {err}") from err
+        httpx.get(base, headers=headers, timeout=timeout)
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as err:
+        # from None: the vendor error may name the URL unredacted; its text is in the message, redacted
+        raise TargetUnreachableError(redact(f"target {url} does not answer: {err}")) from None
     return Target(url=url.rstrip("/"), managed=False)

@@ -12,7 +12,17 @@ field                          effect                                      varia
 ``dependencies_down``          those dependencies down, readiness 503      ``ARTEMIS_FAULT_DEPENDENCIES_DOWN``
 ``slow_startup_seconds``       start (or re-initialise now) taking N s     ``ARTEMIS_FAULT_SLOW_STARTUP_SECONDS``
 ``memory_growth_mb_per_s``     retained memory grows N MB each second      ``ARTEMIS_FAULT_MEMORY_GROWTH_MB_PER_S``
+``memory_limit_mb``            runs as under an N MB memory limit: the     ``ARTEMIS_FAULT_MEMORY_LIMIT_MB``
+                               limit gauge says N, growth stops at N
+``service_down``               every route but ``/admin`` answers 503 and  ``ARTEMIS_FAULT_SERVICE_DOWN``
+                               counts nothing (scrapes fail: ``up == 0``)
+``unavailable_replicas``       reports its Deployment with N unavailable   ``ARTEMIS_FAULT_UNAVAILABLE_REPLICAS``
+                               replicas, in kube-state-metrics' series
 =============================  ==========================================  ==================================
+
+``memory_limit_mb``, ``service_down`` and ``unavailable_replicas`` stand in for what a cluster does to a
+pod (a container memory limit, an outage, a stalled rollout), so every alert of the monitoring kit can be
+raised against the reference service alone. ``memory_limit_mb`` 0 means the real limit (cgroup or machine).
 """
 
 from __future__ import annotations
@@ -27,10 +37,13 @@ __all__ = ["DEPENDENCIES", "ENV_PREFIX", "FAULT_NAMES", "FaultError", "Faults", 
 
 DEPENDENCIES: tuple[str, ...] = ("database", "cache", "llm")
 #: Values of the ``fault`` label of artemis_fault_active.
-FAULT_NAMES: tuple[str, ...] = ("latency", "errors", "readiness", "slow_startup", "memory_growth")
+FAULT_NAMES: tuple[str, ...] = ("latency", "errors", "readiness", "slow_startup", "memory_growth", "memory_limit",
+                                "service_down", "rollout")
 ENV_PREFIX = "ARTEMIS_FAULT_"
 _MAX_LATENCY_MS = 60_000.0
 _MAX_GROWTH_MB_PER_S = 512.0
+_MAX_LIMIT_MB = 1024.0 * 1024
+_MAX_REPLICAS = 1000
 
 
 class FaultError(ValueError):
@@ -47,6 +60,13 @@ def _number(name: str, value: Any, low: float, high: float) -> float:
     if not low <= number <= high:
         raise FaultError(f"{name}: expected a number from {low:g} to {high:g}, got {value!r}")
     return number
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> int:
+    number = _number(name, value, low, high)
+    if not number.is_integer():
+        raise FaultError(f"{name}: expected a whole number from {low} to {high}, got {value!r}")
+    return int(number)
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -75,6 +95,9 @@ class Faults:
     dependencies_down: tuple[str, ...] = ()
     slow_startup_seconds: float = 0.0
     memory_growth_mb_per_s: float = 0.0
+    memory_limit_mb: float = 0.0
+    service_down: bool = False
+    unavailable_replicas: int = 0
 
     def merged(self, changes: Mapping[str, Any]) -> Faults:
         """A copy with ``changes`` applied; unknown fields or bad values raise :class:`FaultError`."""
@@ -86,16 +109,20 @@ class Faults:
             raise FaultError(f"unknown fault field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         values: dict[str, Any] = {}
         for key, raw in changes.items():
-            if key == "latency_ms" or key == "latency_jitter_ms":
+            if key in ("latency_ms", "latency_jitter_ms"):
                 values[key] = _number(key, raw, 0, _MAX_LATENCY_MS)
             elif key == "error_ratio":
                 values[key] = _number(key, raw, 0, 1)
-            elif key == "readiness_down":
+            elif key in ("readiness_down", "service_down"):
                 values[key] = _flag(key, raw)
             elif key == "dependencies_down":
                 values[key] = _dependencies(key, raw)
             elif key == "slow_startup_seconds":
                 values[key] = _number(key, raw, 0, 3600)
+            elif key == "memory_limit_mb":
+                values[key] = _number(key, raw, 0, _MAX_LIMIT_MB)
+            elif key == "unavailable_replicas":
+                values[key] = _whole(key, raw, 0, _MAX_REPLICAS)
             else:
                 values[key] = _number(key, raw, 0, _MAX_GROWTH_MB_PER_S)
         return dataclasses.replace(self, **values)
@@ -122,6 +149,9 @@ class Faults:
             "readiness": self.readiness_down or bool(self.dependencies_down),
             "slow_startup": self.slow_startup_seconds > 0,
             "memory_growth": self.memory_growth_mb_per_s > 0,
+            "memory_limit": self.memory_limit_mb > 0,
+            "service_down": self.service_down,
+            "rollout": self.unavailable_replicas > 0,
         }
 
     def as_dict(self) -> dict[str, Any]:

@@ -84,12 +84,17 @@ class Instruments:
                                  names.LABELS[names.POOL_IN_USE], registry=reg)
         self.pool_size = Gauge(names.POOL_SIZE, "Connections the pool holds.", names.LABELS[names.POOL_SIZE],
                                registry=reg)
-        Gauge(names.MEMORY_LIMIT_BYTES, "Memory the process may use (cgroup limit, else the machine's).",
-              registry=reg).set(memory_limit_bytes())
+        self.real_memory_limit_bytes = memory_limit_bytes()
+        self.memory_limit = Gauge(names.MEMORY_LIMIT_BYTES,
+                                  "Memory the process may use (cgroup limit, else the machine's).", registry=reg)
+        self.memory_limit.set(self.real_memory_limit_bytes)
         Gauge(names.CPU_LIMIT_CORES, "CPU cores the process may use (cgroup quota, else the machine's).",
               registry=reg).set(cpu_limit_cores())
         Gauge(names.BUILD_INFO, "Build of the reference service; always 1.", names.LABELS[names.BUILD_INFO],
               registry=reg).labels(version=version).set(1)
+        self.replicas_unavailable = Gauge(
+            names.DEPLOYMENT_REPLICAS_UNAVAILABLE, "Unavailable replicas of the Deployment (the rollout fault; "
+            "kube-state-metrics' name).", names.LABELS[names.DEPLOYMENT_REPLICAS_UNAVAILABLE], registry=reg)
         for dependency in DEPENDENCIES:
             self.dependency_up.labels(dependency=dependency).set(1)
         for fault in FAULT_NAMES:
@@ -109,6 +114,18 @@ class Instruments:
             self._series[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def set_memory_limit(self, limit_mb: float) -> None:
+        """Report a memory limit of ``limit_mb`` MB (the memory limit fault); 0 restores the real limit."""
+        self.memory_limit.set(limit_mb * 1024 * 1024 if limit_mb > 0 else self.real_memory_limit_bytes)
+
+    def set_unavailable_replicas(self, replicas: int) -> None:
+        """Report the Deployment with ``replicas`` unavailable (the rollout fault); 0 removes the series."""
+        if replicas > 0:
+            self.replicas_unavailable.labels(namespace=names.DEPLOYMENT_NAMESPACE,
+                                             deployment=names.DEPLOYMENT).set(replicas)
+        else:
+            self.replicas_unavailable.clear()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -3,6 +3,11 @@
 The project's recording rules (``manifests/monitoring/rules``), the dashboard and the metric inventory
 used by the rule and dashboard checks consume exactly these names. Change a name here and the rule
 gate's unknown-series check tells you every rule that still uses the old one.
+
+One series is not the service's own: while the ``unavailable_replicas`` fault is on, the service also
+reports its Deployment in kube-state-metrics' name (:data:`DEPLOYMENT_REPLICAS_UNAVAILABLE`), so the kit's
+Deployment Issues alert can be raised without a cluster. It is not in :data:`INVENTORY` (it is absent
+while the fault is off); the kit's ``manifests/monitoring/inventory.txt`` lists it with kube-state-metrics.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ __all__ = [
     "BUILD_INFO",
     "CPU_LIMIT_CORES",
     "DEPENDENCY_UP",
+    "DEPLOYMENT",
+    "DEPLOYMENT_NAMESPACE",
+    "DEPLOYMENT_REPLICAS_UNAVAILABLE",
     "FAULT_ACTIVE",
     "INVENTORY",
     "LABELS",
@@ -43,7 +51,8 @@ AUTH_FAILURES_TOTAL: Final = "artemis_auth_failures_total"
 DEPENDENCY_UP: Final = "artemis_dependency_up"
 #: Gauge: 1 when /health/ready answers 200.
 READY: Final = "artemis_ready"
-#: Gauge{fault}: 1 while a fault switch is on (latency, errors, readiness, memory_growth, slow_startup).
+#: Gauge{fault}: 1 while a fault switch is on (the names of faults.FAULT_NAMES: latency, errors, readiness,
+#: slow_startup, memory_growth, memory_limit, service_down, rollout).
 FAULT_ACTIVE: Final = "artemis_fault_active"
 #: Gauge{pool}: connections of a pool in use / pool size ("Resource Deployment").
 POOL_IN_USE: Final = "artemis_pool_connections_in_use"
@@ -53,6 +62,11 @@ MEMORY_LIMIT_BYTES: Final = "artemis_memory_limit_bytes"
 CPU_LIMIT_CORES: Final = "artemis_cpu_limit_cores"
 #: Gauge{version}: always 1.
 BUILD_INFO: Final = "artemis_build_info"
+#: Gauge{namespace, deployment}, kube-state-metrics' name: exposed only while ``unavailable_replicas`` is on.
+DEPLOYMENT_REPLICAS_UNAVAILABLE: Final = "kube_deployment_status_replicas_unavailable"
+#: The labels it carries: the kit's Deployment name (manifests/base/deployment.yaml), in a namespace of that name.
+DEPLOYMENT_NAMESPACE: Final = "artemis"
+DEPLOYMENT: Final = "artemis"
 
 #: The standard prometheus_client process collector.
 PROCESS_METRICS: Final[tuple[str, ...]] = (
@@ -73,6 +87,7 @@ LABELS: Final[dict[str, tuple[str, ...]]] = {
     POOL_IN_USE: ("pool",),
     POOL_SIZE: ("pool",),
     BUILD_INFO: ("version",),
+    DEPLOYMENT_REPLICAS_UNAVAILABLE: ("namespace", "deployment"),
 }
 
 LATENCY_BUCKETS: Final[tuple[float, ...]] = (
