@@ -146,6 +146,13 @@ def parse_keep(value: str) -> int:
     return number
 
 
+def parse_request_path(value: str) -> str:
+    """A request path starting with /, e.g. /health/ready."""
+    if not value.strip().startswith("/") or any(c.isspace() for c in value.strip()):
+        raise ValueError("a request path starting with /, e.g. /health/ready")
+    return value.strip()
+
+
 def parse_bool(value: str) -> bool:
     """true/false, yes/no, 1/0, on/off."""
     lowered = value.strip().lower()
@@ -228,6 +235,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                parse_workers, default=0, metavar="N"),
     OptionSpec("locustfile", "Your own Locust file (HttpUser/FastHttpUser classes) instead of the default mix.",
                parse_readable_file, metavar="FILE"),
+    OptionSpec("load-path", "Path the default user mix GETs on a target that is not the reference service "
+               "(repeatable; default /).", parse_request_path, default=(), kind="list", metavar="PATH"),
+    OptionSpec("health-path", "Health endpoint checked before any load and sampled for availability (default: "
+               "/health/ready, or / on a target that has none).", parse_request_path, metavar="PATH"),
     OptionSpec("allow-production-load", "Allow load scenarios against an environment marked production.",
                parse_bool, default=False, kind="flag"),
     OptionSpec("history", "Directory of per-scenario JSON history for regression gates.", parse_path,
@@ -269,6 +280,8 @@ class ArtemisConfig:
     metric_inventory: Path | None = None
     workers: int = 0
     locustfile: Path | None = None
+    load_path: tuple[str, ...] = ()
+    health_path: str | None = None
     allow_production_load: bool = False
     history: Path = Path(".artemis/history")
     artifacts: Path = Path(".artemis/artifacts")

@@ -171,9 +171,11 @@ def _user_classes(spec: dict[str, Any]) -> list[type]:
     path = spec.get("locustfile")
     if not path:
         os.environ["ARTEMIS_LOAD_RATE"] = str(spec["rate_per_user"])
+        if spec.get("paths"):
+            os.environ["ARTEMIS_LOAD_PATHS"] = json.dumps(list(spec["paths"]))
         from pytest_artemis.load import locustfile as default_mix
 
-        return [default_mix.MissionControlUser]
+        return [default_mix.SiteUser if spec.get("paths") else default_mix.MissionControlUser]
     try:
         user_classes, _shapes = load_locustfile(str(path))
     except SystemExit as err:

@@ -191,9 +191,10 @@ def window_gate(run: RunResult, monitor: WindowMonitor) -> Finding:
     unit = "%" if monitor.metric == "error_rate_percent" else "ms"
     if fresh.worst is None:
         highest = fresh.highest
-        if highest is None:
+        if highest is None:  # the whole-run gates judge a run shorter than one window
             return result("load-window", figure, None, monitor.limit, unit, "<=",
-                          f"no full {monitor.window:g} s window with {monitor.min_requests} requests; inconclusive")
+                          f"no full {monitor.window:g} s window with {monitor.min_requests} requests: the run was "
+                          "shorter than one window, so the whole-run gates judge it", status="info")
         return result("load-window", figure, highest.value, monitor.limit, unit, "<=",
                       f"every {monitor.window:g} s window held {monitor.metric} <= {monitor.limit:,.1f} {unit}; "
                       f"highest {highest.value:,.1f} {unit} in the window {highest.start:g}-{highest.end:g} s",

@@ -1,4 +1,5 @@
-"""The default Locust user mix against the reference service's API (runs inside Locust child processes only).
+"""The default Locust user mixes (run inside Locust child processes only): :class:`MissionControlUser` against the
+reference service's API, :class:`SiteUser` GETting configured paths of any other target.
 
 Each user sends ``ARTEMIS_LOAD_RATE`` requests per second on a fixed schedule with its own phase (spread
 evenly over the period across users), so users do not fire in step (Locust's ``constant_throughput`` starts every user's
@@ -9,6 +10,7 @@ clock together, and requests then leave in bursts that inflate the measured late
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import time
@@ -17,7 +19,7 @@ from typing import Any
 
 from locust import FastHttpUser, task
 
-__all__ = ["MissionControlUser", "phased_throughput"]
+__all__ = ["MissionControlUser", "SiteUser", "phased_throughput"]
 
 RATE = float(os.environ.get("ARTEMIS_LOAD_RATE", "5"))
 API = os.environ.get("ARTEMIS_LOAD_API", "/api/v1/missions").rstrip("/")
@@ -79,3 +81,23 @@ class MissionControlUser(FastHttpUser):
                 response.success()
             elif response.status_code:  # 0: no answer; the connection error itself is reported
                 response.failure(f"HTTP {response.status_code}")
+
+
+#: JSON list of paths the site user cycles through (set by the child from the plan's spec).
+PATHS: tuple[str, ...] = tuple(json.loads(os.environ.get("ARTEMIS_LOAD_PATHS", '["/"]')))
+
+
+class SiteUser(FastHttpUser):
+    """GETs the configured paths in turn (``--artemis-load-path``): the default mix for a target that is not
+    the reference service."""
+
+    wait_time = phased_throughput(RATE)
+
+    def on_start(self) -> None:
+        self._artemis_next = None
+        self._artemis_paths = itertools.cycle(PATHS)
+
+    @task
+    def get_path(self) -> None:
+        path = next(self._artemis_paths)
+        self.client.get(path, name=path)

@@ -78,6 +78,7 @@ class RunOptions:
     target: str
     run_dir: Path
     locustfile: Path | None = None
+    paths: tuple[str, ...] = ()  # without a locustfile: GET these paths in turn (empty: the reference service's mix)
     health_path: str = "/health/ready"
     metrics_path: str | None = "/metrics"
     memory_source: Callable[[], float | None] | None = None
@@ -169,7 +170,7 @@ class LoadRunner:
         port = free_port() if plan.workers else 0
         spec = {**plan.as_dict(), "host": locust_host(target), "target_shown": target.shown(),
                 "max_seconds": plan.max_seconds, "master_port": port, "worker_wait": options.worker_connect_seconds,
-                "locustfile": str(options.locustfile) if options.locustfile else None}
+                "locustfile": str(options.locustfile) if options.locustfile else None, "paths": list(options.paths)}
         spec_path = run_dir / "spec.json"
         spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
         roles = ["local"] if not plan.workers else ["master"] + [f"worker-{i + 1}" for i in range(plan.workers)]

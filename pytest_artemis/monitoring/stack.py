@@ -21,8 +21,9 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from pytest_artemis.clients.prom import PromClient
-from pytest_artemis.config import ArtemisConfig, redact_url
+from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.errors import ArtemisError, PrometheusUnavailableError
+from pytest_artemis.redact import redact_url
 from pytest_artemis.services.prometheus import PrometheusServer, find_binary
 from pytest_artemis.services.target.control import AdminClient, Target, start_reference_service
 

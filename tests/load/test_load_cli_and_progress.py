@@ -95,3 +95,16 @@ def test_an_interrupted_run_stops_the_locust_master_and_its_workers(tmp_path: Pa
     assert "KeyboardInterrupt" in output
     psutil.wait_procs(children, timeout=5)
     assert not locust_children(tmp_path)
+
+
+def test_artemis_load_runs_from_an_empty_directory_and_prints_the_figures_with_their_limits(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "pytest_artemis.load.cli", "--test-type", "spike", "--users", "4",
+               "--profile", "smoke"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=240,
+                          env={k: v for k, v in os.environ.items() if not k.startswith(("ARTEMIS_", "PYTEST_"))})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    out = done.stdout
+    assert re.search(r"1 passed", out) and "MISSION VERDICT: GO" in out
+    assert re.search(r"recovery_seconds\s+\S+ s\s+<= \S+ s\s+ok", out), out[-3000:]
+    assert re.search(r"p95_ms\s+[\d.,]+ ms\s+<= [\d.,]+ ms\s+ok", out), out[-3000:]
+    assert (tmp_path / ".artemis" / "artifacts").is_dir(), "artifacts land in the directory it ran from"

@@ -30,6 +30,13 @@ def test_an_added_300_ms_latency_fails_the_p95_gate_and_the_unchanged_service_pa
     assert gates[1]["value"] >= 300 and gates[1]["limit"] == 100
     run.result.stdout.fnmatch_lines(["*p95 3* ms > limit 100.0 ms over the whole run*"])
     assert not locust_children(pytester.path), "a failing run leaves no Locust process behind"
+    # the failed gate is a finding with its measured value and limit, in the verdict and in MISSION STATUS
+    [finding] = [f for f in run.verdict["findings"] if f["check"] == "load-p95"]
+    assert finding["status"] == "fail" and finding["value"] >= 300 and finding["limit"] == 100
+    assert finding["scenario"] == "load" and finding["nodeid"].endswith("test_slow_release")
+    assert run.verdict["defcon"]["level"] == 2, "a live gate's failure is DEFCON 2"
+    run.result.stdout.fnmatch_lines(["*findings on failed gates*", "*scenario load*",
+                                     "*[[]critical] load-p95: p95 3* ms > limit 100.0 ms*"])
 
 
 def test_two_percent_errors_fail_the_error_rate_gate(run_scenario) -> None:
@@ -124,4 +131,6 @@ def test_a_saturated_load_generator_makes_the_test_an_error_not_a_verdict(run_sc
     run.result.assert_outcomes(errors=1)
     run.result.stdout.fnmatch_lines([("*GeneratorSaturatedError: load generator saturated: Locust local ran above 90% "
                                      "CPU or with its event loop over 10 ms late for 2 s in a row*not the target*")])
-    assert run.measurement("endurance generator")["passed"] is False
+    generator = run.measurement("endurance generator")
+    assert generator["status"] == "inconclusive" and generator["passed"] is None, "an invalid run is never a pass"
+    assert not [f for f in run.verdict["findings"] if f["status"] == "pass"]

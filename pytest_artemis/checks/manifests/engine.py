@@ -3,8 +3,8 @@
 :func:`load_source` reads one source (a plain YAML file or a kustomization's render) into objects;
 :func:`evaluate` runs every registered manifest check that targets the object's kind, minus the ids
 ignored by annotation (``artemis.io/ignore``) or configuration, and never lets a check's own bug
-crash the session. :func:`gate_paths_objects` reads every source under the gate paths (the benchmark
-and the session index use it).
+crash the session. :func:`index_paths` reads every source under the gate paths into the session's
+index (the benchmark uses it too).
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ __all__ = [
     "ManifestObject",
     "label_selector_matches",
     "scaled_value",
-    "selector_matches",
     "selector_mismatch",
     "selector_text",
 ]
@@ -177,13 +176,6 @@ class ManifestObject:
 def mapping(value: Any) -> dict[str, Any]:
     """``value`` when it is a mapping, else an empty one (manifests may hold anything anywhere)."""
     return value if isinstance(value, dict) else {}
-
-
-def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """A plain ``key: value`` selector (Service) against labels; an empty selector matches nothing."""
-    if not selector:
-        return False
-    return all(str(labels.get(str(k))) == str(v) for k, v in selector.items())
 
 
 def label_selector_matches(selector: Any, labels: Mapping[str, str], *, empty_matches_all: bool = True) -> bool:

@@ -2,7 +2,7 @@
 
 Modules: ``model`` (reading files), ``promql`` (parsing, series names), ``inventory`` (known metric
 names), ``checks`` (Python-side checks, group ``core``), ``promtool`` (promtool runs and alert
-coverage, groups ``promtool`` and ``coverage``), ``items`` (the gate items) and ``collect`` (the
+coverage, groups ``promtool`` and ``coverage``) and ``collect`` (the gate items and the
 ``collect_file`` entry point of :mod:`pytest_artemis.collect`).
 """
 
