@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -176,6 +177,10 @@ class ArtemisSessionHooks:
         self.record.crash = f"terminated by {signal.Signals(sig).name}"
         self._write_verdict(final=True)
         where = f"; verdict in {self.cfg.verdict}" if self.cfg.verdict else ""
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if capture is not None:  # the line goes to the real terminal, not into a test's captured output
+            with contextlib.suppress(Exception):
+                capture.suspend_global_capture(in_=True)
         os.write(2, f"\nartemis: session terminated by {signal.Signals(sig).name}{where}\n".encode())
 
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
