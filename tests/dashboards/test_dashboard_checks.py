@@ -128,13 +128,3 @@ def test_one_change_to_the_kit_dashboard_yields_exactly_its_theme_finding(
     findings = run_group(changed, "theme")
     assert [f.check for f in findings] == [check_id], [f.line() for f in findings]
     assert message in findings[0].message and findings[0].fix
-
-
-def test_every_dashboard_check_id_is_exercised_by_a_test() -> None:
-    covered = {p.values[1] for p in CASES} | {
-        "dashboard-theme-palette", "dashboard-theme-terminology", "dashboard-theme-sections",  # theme tests above
-        "dashboard-theme-refresh",
-        "dashboard-json-invalid",  # test_broken_json_is_one_failing_item_naming_line_and_column
-        "dashboard-panel-no-data",  # test_live_monitoring.py
-    }
-    assert {c.id for c in checks_for("dashboards")} <= covered
