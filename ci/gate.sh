@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The main job: set up, then run the gating suites against the embedded default
-# (the bundled reference service and a local Prometheus). Extra arguments go to pytest,
-# e.g. `./ci/gate.sh -m spike` or `./ci/gate.sh --artemis-profile full`.
+# The main job: set up (ci/setup.sh: system parts, then .venv from uv.lock), then run the gating suites with
+# .venv's python against the embedded default (the bundled reference service and a local Prometheus).
+# Extra arguments go to pytest, e.g. `./ci/gate.sh -m spike` or `./ci/gate.sh --artemis-profile full`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh
+# As if .venv were activated: its scripts (kubectl, artemis-target ...) come first on PATH.
+export VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH"
 mkdir -p reports
-exec "${PYTHON:-python3}" -m pytest --artemis-verdict reports/verdict.json --alluredir reports/allure-results \
+exec "$VIRTUAL_ENV/bin/python" -m pytest --artemis-verdict reports/verdict.json --alluredir reports/allure-results \
   --clean-alluredir "$@"

@@ -1,42 +1,126 @@
 #!/usr/bin/env bash
-# Installs everything pytest-artemis needs on a fresh Debian machine (run as root):
-# the Prometheus server and promtool from Debian, and the project with its Python dependencies
-# into the python3 on PATH (PYTHON=/path/to/python overrides it).
+# Installs everything pytest-artemis needs on a fresh Debian machine (run as root; no TTY needed):
+#   - with apt-get: the Prometheus server and promtool (Debian package prometheus), and python3 / python3-venv
+#     when they are missing;
+#   - the project virtual environment .venv at the repository root, made with `python3 -m venv`
+#     (PYTHON=/path/to/python picks another interpreter, Python >= 3.11): uv, at the version pinned in
+#     pyproject.toml ([tool.uv] required-version), installed into it with pip, then exactly the versions in
+#     uv.lock with `uv sync --locked --extra dev` (the project itself editable). The system Python is never
+#     installed into.
+# Run again, it changes nothing: it checks each part, says that everything is in place and exits in a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT="$PWD"
+VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3}"
+export DEBIAN_FRONTEND=noninteractive
+changed=0
 
-apt_install() {
-  export DEBIAN_FRONTEND=noninteractive
-  if [ -z "${_APT_UPDATED:-}" ]; then apt-get update -qq; _APT_UPDATED=1; fi
-  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+say() { echo "[setup] $*"; }
+
+apt_update() {  # once per run, before any apt-get install or apt-cache look-up
+  if [ "$(id -u)" != 0 ]; then
+    say "needs root to apt-get install what is missing; run it as root or install it first" >&2
+    exit 1
+  fi
+  if [ -z "${_APT_UPDATED:-}" ]; then
+    say "apt-get update"
+    apt-get update -qq </dev/null
+    _APT_UPDATED=1
+  fi
 }
 
+apt_install() {
+  apt_update
+  say "apt-get install $*"
+  apt-get install -y -qq --no-install-recommends "$@" </dev/null >/dev/null
+  changed=1
+}
+
+# --- system parts ------------------------------------------------------------------------------------------
 if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
-  echo "[setup] installing Prometheus and promtool (Debian package prometheus)"
+  say "installing the Prometheus server and promtool (Debian package prometheus)"
   apt_install prometheus
 fi
 # The Debian package may start a system Prometheus on :9090; the plugin starts its own on a free port.
 if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+  say "stopping the system Prometheus service (the plugin starts its own)"
   systemctl stop prometheus || true
 fi
 
 if ! command -v "$PYTHON" >/dev/null; then
-  echo "[setup] installing python3 (Debian package python3)"
+  if [ "$PYTHON" != python3 ]; then say "PYTHON=$PYTHON is not a command" >&2; exit 1; fi
+  say "installing python3 (Debian package python3)"
   apt_install python3
 fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-  echo "[setup] pytest-artemis needs Python >= 3.11; $PYTHON is $("$PYTHON" -V 2>&1). Set PYTHON=/path/to/python3.11+" >&2
+  say "pytest-artemis needs Python >= 3.11; $PYTHON is $("$PYTHON" -V 2>&1). Set PYTHON=/path/to/python3.11+" >&2
   exit 1
 fi
-if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
-  echo "[setup] installing pip (Debian package python3-pip)"
-  apt_install python3-pip
-fi
-# Debian's own python3 is "externally managed" (PEP 668): a root install into it needs the explicit opt-in.
-if [ -e "$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]; then
-  export PIP_BREAK_SYSTEM_PACKAGES=1
+
+# --- the project virtual environment -----------------------------------------------------------------------
+UV_VERSION="$("$PYTHON" - <<'EOF'
+import re, tomllib
+pin = tomllib.load(open("pyproject.toml", "rb"))["tool"]["uv"]["required-version"]
+match = re.fullmatch(r"==\s*([0-9][0-9A-Za-z.]*)", pin.strip())
+if not match:
+    raise SystemExit(f"pyproject.toml [tool.uv] required-version must pin one version (==X.Y.Z), not {pin!r}")
+print(match.group(1))
+EOF
+)"
+UV="$VENV/bin/uv"
+# What .venv must be made from: this interpreter's installation and version.
+want_base="$("$PYTHON" -c 'import sys; print(sys.base_prefix, sys.version.split()[0])')"
+have_base="$("$VENV/bin/python" -c 'import sys; print(sys.base_prefix, sys.version.split()[0])' 2>/dev/null || true)"
+have_uv="$("$UV" --version 2>/dev/null | awk '{print $2}' || true)"
+
+if [ -e "$VENV" ] && [ "$have_base" != "$want_base" ]; then
+  say "recreating .venv: it is made from '${have_base:-nothing that runs}', not from $PYTHON ($want_base)"
+  rm -rf "$VENV"
+elif [ -e "$VENV" ] && [ "$have_uv" != "$UV_VERSION" ]; then
+  say "recreating .venv: it has uv ${have_uv:-none}, pyproject.toml pins uv $UV_VERSION"
+  rm -rf "$VENV"
 fi
 
-echo "[setup] installing pytest-artemis and its dependencies"
-"$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[dev]"
+if [ ! -e "$VENV" ]; then
+  say "creating .venv with $PYTHON -m venv (Python ${want_base##* })"
+  if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
+    # Debian's python3 has venv without ensurepip until python3-venv (python3.X-venv) is installed.
+    rm -rf "$VENV"
+    minor="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+    apt_update
+    pkgs=(python3-venv)
+    if apt-cache show "python$minor-venv" >/dev/null 2>&1; then pkgs+=("python$minor-venv"); fi
+    say "installing venv support for Python $minor (Debian packages ${pkgs[*]})"
+    apt_install "${pkgs[@]}"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  say "installing uv $UV_VERSION into .venv (pip, from the package index)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --root-user-action=ignore "uv==$UV_VERSION"
+  # pip and setuptools came with venv, not from uv.lock (and uv sync keeps them): .venv holds only what is locked.
+  say "removing venv's own pip and setuptools from .venv (uv replaces pip; only uv.lock's packages stay)"
+  "$UV" pip uninstall --quiet --python "$VENV/bin/python" pip setuptools
+  changed=1
+fi
+
+# uv: the project environment is .venv whatever the caller's environment says; it never fetches a Python.
+export UV_PROJECT_ENVIRONMENT="$VENV" VIRTUAL_ENV="$VENV" UV_PYTHON_DOWNLOADS=never
+sync=("$UV" sync --locked --extra dev)
+if "${sync[@]}" --check --quiet >/dev/null 2>&1; then
+  :
+else
+  say "installing the locked dependencies (uv.lock) and the project (editable) into .venv"
+  if ! "${sync[@]}"; then
+    say "uv sync failed (above). If uv.lock is out of date with pyproject.toml: .venv/bin/uv lock, and commit uv.lock" >&2
+    exit 1
+  fi
+  changed=1
+fi
+
+packages="$("$UV" pip list --python "$VENV/bin/python" --format freeze 2>/dev/null | wc -l)"
+summary="prometheus $(prometheus --version 2>&1 | awk 'NR==1{print $3}'), promtool, .venv (Python ${want_base##* }, uv $UV_VERSION, $packages packages as locked in uv.lock)"
+if [ "$changed" = 0 ]; then
+  say "everything is in place: $summary (checked in ${SECONDS}s)"
+else
+  say "done in ${SECONDS}s: $summary"
+fi
