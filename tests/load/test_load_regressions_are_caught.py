@@ -33,7 +33,7 @@ def test_an_added_300_ms_latency_fails_the_p95_gate_and_the_unchanged_service_pa
     # the failed gate is a finding with its measured value and limit, in the verdict and in MISSION STATUS
     [finding] = [f for f in run.verdict["findings"] if f["check"] == "load-p95"]
     assert finding["status"] == "fail" and finding["value"] >= 300 and finding["limit"] == 100
-    assert finding["scenario"] == "load" and finding["nodeid"].endswith("test_slow_release")
+    assert finding["scenario"] == "load" and "test_slow_release" in finding["nodeid"]
     assert run.verdict["defcon"]["level"] == 2, "a live gate's failure is DEFCON 2"
     run.result.stdout.fnmatch_lines(["*findings on failed gates*", "*scenario load*",
                                      "*[[]critical] load-p95: p95 3* ms > limit 100.0 ms*"])
