@@ -157,7 +157,7 @@ class ArtemisSessionHooks:
         self.alluredir = _allure.alluredir(config)
         self._unregister = lambda: None
         self.write_error = ""
-        if self.cfg.given and not self.collect_only:  # an Artemis option: the session uses the plugin
+        if not self.collect_only and (self.cfg.given or _marker_selected(config)):  # an option or a marker in -m
             self._activate()
 
     def _activate(self) -> None:
@@ -212,7 +212,11 @@ class ArtemisSessionHooks:
             item.user_properties.append((GATE_PROPERTY, item.stash.get(_FAMILY_KEY, "other")))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.is_worker or not self.active:
+        if self.is_worker:
+            return
+        if not self.active and any(name == GATE_PROPERTY for name, _ in report.user_properties):
+            self._activate()  # under xdist the workers collect: the first report of an Artemis test says so
+        if not self.active:
             return
         gate = next((str(value) for name, value in report.user_properties if name == GATE_PROPERTY), None)
         self.record.add_report(report, gate or "other")
@@ -278,8 +282,7 @@ def _uses_artemis(config: pytest.Config, items: list[pytest.Item]) -> bool:
     """An Artemis marker in ``-m`` or on a collected test, an Artemis fixture requested, a gate item collected."""
     from pytest_artemis.checks.items import GateItem
 
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(config.option.markexpr or "")))
-    if any(_families.is_artemis_marker(word) and word != "smoke" for word in words):
+    if _marker_selected(config):
         return True
     for item in items:
         if isinstance(item, GateItem):
@@ -289,6 +292,12 @@ def _uses_artemis(config: pytest.Config, items: list[pytest.Item]) -> bool:
         if _requests_artemis_fixture(item):
             return True
     return False
+
+
+def _marker_selected(config: pytest.Config) -> bool:
+    """``-m`` names an Artemis marker."""
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(config.option.markexpr or "")))
+    return any(_families.is_artemis_marker(word) and word != "smoke" for word in words)
 
 
 def _requests_artemis_fixture(item: pytest.Item) -> bool:

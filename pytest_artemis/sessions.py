@@ -8,10 +8,13 @@ that writes nothing leaves nothing behind; xdist workers share their controller'
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import re
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["SESSION_NAME", "SessionDir", "new_name"]
@@ -50,6 +53,21 @@ class SessionDir:
                 self._created = True
                 self.prune()
         return self.planned
+
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold the session-wide lock ``name`` (shared by every xdist worker of the session) while inside.
+
+        Load scenarios and live monitoring traffic take ``"traffic"``: two of them at once would disturb each
+        other's figures and can saturate the machine, so they never overlap, whichever worker runs them.
+        """
+        path = self.path / f".{name}.lock"
+        with path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def prune(self) -> list[Path]:
         """Remove the oldest session directories so that at most ``keep`` remain (this one included)."""
