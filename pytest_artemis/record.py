@@ -37,7 +37,7 @@ from pytest_artemis import theme
 from pytest_artemis.errors import ConfigError
 from pytest_artemis.families import BY_NAME, FAMILIES
 from pytest_artemis.findings import Finding
-from pytest_artemis.redact import redact
+from pytest_artemis.redact import redact, redact_data
 
 __all__ = ["USER_PROPERTY", "Artifact", "GateSummary", "SessionRecord", "TestOutcome", "attach"]
 
@@ -91,13 +91,16 @@ class GateSummary:
 
 def attach(item: Any, *, findings: Iterable[Finding] = (), artifact: tuple[str, str | os.PathLike[str]] | None = None
            ) -> None:
-    """Attach findings (measured figures included) or an artifact (name, path) to a pytest item."""
+    """Attach findings (measured figures included) or an artifact (name, path) to a pytest item.
+
+    Redacted here already: ``user_properties`` travel to xdist's controller and into ``--junitxml`` files.
+    """
     payload: dict[str, Any] = {}
     found = [f.as_dict() for f in findings]
     if found:
-        payload["findings"] = found
+        payload["findings"] = redact_data(found)
     if artifact is not None:
-        payload["artifact"] = {"name": artifact[0], "path": str(artifact[1])}
+        payload["artifact"] = {"name": redact(artifact[0]), "path": str(artifact[1])}
     if payload:
         item.user_properties.append((USER_PROPERTY, payload))
 
@@ -225,9 +228,11 @@ class SessionRecord:
         if cached is not None:
             return cached
         dump = functools.partial(json.dumps, default=str)
-        parts = (redact(dump(asdict(test))),
-                 redact(",".join(dump(dict(f.as_dict(), nodeid=test.nodeid)) for f in test.findings if f.problem)),
-                 redact(",".join(dump(_measurement_view(f, test.nodeid)) for f in test.measured)))
+        # redacted before dumping too: JSON escapes (non-ASCII, quotes) could hide a registered secret's plain form
+        parts = (redact(dump(redact_data(asdict(test)))),
+                 redact(",".join(dump(redact_data(dict(f.as_dict(), nodeid=test.nodeid)))
+                                 for f in test.findings if f.problem)),
+                 redact(",".join(dump(redact_data(_measurement_view(f, test.nodeid))) for f in test.measured)))
         if test.nodeid in self._done:
             self._serialized[test.nodeid] = parts
         return parts
@@ -236,9 +241,9 @@ class SessionRecord:
         """The verdict file's JSON text; finished tests are serialised once, so rewriting after every test
         stays cheap in sessions of thousands of tests."""
         parts = [self._fragments(t) for t in self.tests.values()]
-        findings = [p[1] for p in parts if p[1]] + [redact(json.dumps(f.as_dict(), default=str))
+        findings = [p[1] for p in parts if p[1]] + [redact(json.dumps(redact_data(f.as_dict()), default=str))
                                                      for f in self.session_findings if f.problem]
-        head = redact(json.dumps(self._head(), indent=2, default=str))
+        head = redact(json.dumps(redact_data(self._head()), indent=2, default=str))
         return (head[:-2] + f',\n  "tests": [{",".join(p[0] for p in parts)}],\n  "findings": [{",".join(findings)}],'
                 f'\n  "measurements": [{",".join(p[2] for p in parts if p[2])}]\n}}\n')
 

@@ -2,8 +2,9 @@
 
 :func:`redact` is the one redaction applied at every exit (verdict file, Allure, terminal, mission
 report, artifacts, the plugin's own error messages): passwords in URLs (``user:pass@``) and secret query
-parameters (``token``, ``api_key``, ``sig`` ...) become ``***``, and so does every secret registered with
-:func:`register_secret` (the credentials of the session's target, whatever form they are shown in).
+parameters (``token``, ``api_key``, ``sig`` ... in a query or a fragment) and ``Authorization`` header values
+become ``***``, and so does every secret registered with :func:`register_secret` or :func:`register_url` (the
+credentials of the session's target, whatever form they are shown in: decoded, URL-encoded, as basic auth).
 :func:`split_credentials` turns ``http://user:pass@host/?token=x`` into a clean base URL, the query to keep
 and an ``Authorization`` header; :func:`join` adds a path to a base URL without losing its query.
 """
@@ -11,6 +12,7 @@ and an ``Authorization`` header; :func:`join` adds a path to a base URL without 
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
@@ -23,6 +25,7 @@ __all__ = [
     "redact_data",
     "redact_url",
     "register_secret",
+    "register_url",
     "split_credentials",
 ]
 
@@ -35,9 +38,15 @@ SECRET_PARAMS: frozenset[str] = frozenset({
     "x_amz_security_token", "x_amz_credential", "session", "sessionid", "code", "jwt", "bearer",
 })
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/\s:@?#]*):(?P<password>[^/\s@?#]*)@")
-_PARAM = re.compile(r"(?P<lead>[?&;])(?P<name>[A-Za-z0-9_.-]+)=(?P<value>[^&#\s'\"<>]*)")
+#: ``scheme://user:password@``; the password runs to the authority's last ``@`` (an unencoded ``@`` in it).
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/\s:@?#]*):(?P<password>[^/\s?#]*)@")
+#: A query (or fragment) parameter; its value ends where a test id's ``]`` or a quote closes the URL.
+_PARAM = re.compile(r"(?P<lead>[?&;#])(?P<name>[A-Za-z0-9_.-]+)=(?P<value>[^&#\s'\"<>\]]*)")
 _BEARER = re.compile(r"(?P<lead>\b[Bb]earer\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})")
+#: ``Authorization: Basic x``, ``'Authorization': 'Basic x'``, ``authorization=x`` (header dumps, dict reprs).
+_AUTHORIZATION = re.compile(r"(?P<lead>\b(?:[Pp]roxy-)?[Aa]uthorization['\"]?\s*[:=]\s*['\"]?(?:[A-Za-z]+\s+)?)"
+                            r"(?!(?:Basic|Bearer|Digest|Token|Negotiate)\b)"  # a scheme alone is no secret
+                            r"(?P<value>[A-Za-z0-9._~+/=-]{3,})(?![A-Za-z0-9._~+/=*-]|\s+\*)")
 _REGISTERED: set[str] = set()
 
 
@@ -45,6 +54,13 @@ def register_secret(secret: str) -> None:
     """Redact ``secret`` (and its URL-encoded and basic-auth forms) wherever it appears from now on."""
     if len(secret) >= 3:
         _REGISTERED.update({secret, quote(secret, safe=""), unquote(secret)})
+
+
+def register_url(url: str) -> None:
+    """Register the secrets ``url`` carries: its password (decoded and encoded), the basic-auth token they make,
+    and its secret query values; :func:`split_credentials` does this for every URL it splits. Never raises."""
+    with contextlib.suppress(ValueError):  # a malformed port: the regular expressions still mask the URL's forms
+        split_credentials(url)
 
 
 def _is_secret_param(name: str) -> bool:
@@ -55,13 +71,14 @@ def redact(text: str) -> str:
     """``text`` with every secret it shows replaced by ``***``."""
     if not text:
         return text
-    out = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    out = text
+    for secret in sorted(_REGISTERED, key=len, reverse=True):  # first: whole, before a pattern masks a part
+        out = out.replace(secret, MASK)
+    out = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", out)
     out = _PARAM.sub(lambda m: f"{m['lead']}{m['name']}={MASK}" if _is_secret_param(m["name"]) and m["value"]
                      and m["value"] != MASK else m.group(0), out)
-    out = _BEARER.sub(lambda m: f"{m['lead']}{MASK}", out)
-    for secret in sorted(_REGISTERED, key=len, reverse=True):
-        out = out.replace(secret, MASK)
-    return out
+    out = _AUTHORIZATION.sub(lambda m: f"{m['lead']}{MASK}", out)
+    return _BEARER.sub(lambda m: f"{m['lead']}{MASK}", out)
 
 
 def redact_url(url: str) -> str:

@@ -6,13 +6,17 @@ measured figure a parameter, the failing check ids tags, and the findings (typed
 shape) are attached as JSON and as text. At session end ``environment.properties`` carries the verdict,
 the DEFCON level and the config in force, and ``categories.json`` sorts results by status: failed gates
 (NO-GO) and runs that could not be judged (invalid, inconclusive: Allure's "broken"). Everything written
-passes through :func:`~pytest_artemis.redact.redact`.
+passes through :func:`~pytest_artemis.redact.redact`: attached text artifacts are attached as redacted
+text, and at session end :func:`redact_results` redacts what allure-pytest wrote itself this session (a
+failing test's message and traceback, parametrize values, captured output).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +26,7 @@ from pytest_artemis.findings import SEVERITY_RANK, format_findings
 from pytest_artemis.record import USER_PROPERTY, SessionRecord, attached_findings
 from pytest_artemis.redact import redact, redact_data
 
-__all__ = ["alluredir", "publish_item", "write_session_files"]
+__all__ = ["alluredir", "publish_item", "redact_results", "write_session_files"]
 
 _SEVERITY = {"critical": "CRITICAL", "warning": "NORMAL", "info": "MINOR"}
 
@@ -57,8 +61,25 @@ def publish_item(item: Any, gate: str) -> None:
     for name, payload in item.user_properties:
         artifact = payload.get("artifact") if name == USER_PROPERTY else None
         if artifact and Path(artifact["path"]).is_file():
-            mime = mimetypes.guess_type(artifact["path"])[0] or "application/octet-stream"
-            allure.attach.file(artifact["path"], name=artifact["name"], attachment_type=mime)
+            _attach_artifact(Path(artifact["path"]), redact(artifact["name"]))
+
+
+def _attach_artifact(path: Path, name: str) -> None:
+    """Attach a file: a text file (UTF-8) as its redacted text, any other as it is."""
+    import allure
+
+    mime = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+    extension = path.suffix.lstrip(".") or None
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:  # binary (a chart): no text to show a secret in
+        allure.attach.file(str(path), name=name, attachment_type=mime, extension=extension)
+        return
+    except OSError:
+        return
+    if mime == "application/octet-stream":
+        mime = "text/plain"
+    allure.attach(redact(text), name=name, attachment_type=mime, extension=extension)
 
 
 def write_session_files(directory: Path, record: SessionRecord) -> None:
@@ -84,6 +105,47 @@ def write_session_files(directory: Path, record: SessionRecord) -> None:
          "matchedStatuses": ["broken"]},
     ]
     (directory / "categories.json").write_text(json.dumps(categories, indent=2), encoding="utf-8")
+    redact_results(directory, since=record.started - 1.0)  # what allure-pytest wrote on its own this session
+
+
+def redact_results(directory: Path, since: float = 0.0) -> list[Path]:
+    """Redact in place what allure-pytest wrote into ``directory`` (files modified at or after ``since``).
+
+    allure-pytest copies the exception message and traceback of a failing test into the result's
+    ``statusDetails``, parametrize values into ``parameters`` and captured output into attachments, none of it
+    through the plugin. JSON files (results, containers) are parsed and redacted value by value, so an escaped
+    form cannot hide a secret; other UTF-8 files as text; binary attachments are left alone. Returns the files
+    rewritten (atomically).
+    """
+    rewritten: list[Path] = []
+    for path in sorted(directory.iterdir()):
+        try:
+            if not path.is_file() or path.stat().st_mtime < since:
+                continue
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        cleaned = redact(text)
+        if path.suffix == ".json":
+            try:
+                data = json.loads(text)
+            except ValueError:
+                pass
+            else:
+                cleaned_data = redact_data(data)
+                cleaned = text if cleaned_data == data else json.dumps(cleaned_data, ensure_ascii=False)
+        if cleaned == text:
+            continue
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(cleaned, encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            continue
+        rewritten.append(path)
+    return rewritten
 
 
 def _escape(value: str) -> str:

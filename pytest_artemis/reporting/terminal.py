@@ -15,7 +15,7 @@ from pytest_artemis.config import ArtemisConfig
 from pytest_artemis.families import BY_NAME
 from pytest_artemis.findings import SEVERITY_RANK, Finding, format_findings
 from pytest_artemis.record import SessionRecord, TestOutcome
-from pytest_artemis.redact import redact
+from pytest_artemis.redact import redact, register_url
 
 __all__ = ["figures_table", "write_mission_status"]
 
@@ -51,7 +51,9 @@ def _live(test: TestOutcome) -> bool:
 
 
 def write_mission_status(tr: Any, record: SessionRecord, cfg: ArtemisConfig) -> None:
-    """Write the MISSION STATUS section with the pytest terminal reporter ``tr``."""
+    """Write the MISSION STATUS section with the pytest terminal reporter ``tr``; every line redacted."""
+    if cfg.target:
+        register_url(cfg.target)  # its secrets in any form, also where no fixture split it (xdist's controller)
     summaries = record.summaries()
     tr.write_sep("=", "ARTEMIS MISSION STATUS", **_markup(_role(record.verdict)))
     if not summaries:
@@ -68,7 +70,7 @@ def write_mission_status(tr: Any, record: SessionRecord, cfg: ArtemisConfig) -> 
             rows = figures_table(test, full) if _live(test) or full else []
             if rows:
                 tr.write_line("")
-                tr.write_line(f"  {test.nodeid} ({test.outcome})")
+                tr.write_line(redact(f"  {test.nodeid} ({test.outcome})"))  # a parametrize id may hold a URL
                 for row in rows:
                     tr.write_line(redact(f"    {row}"))
         problems: list[Finding] = [f for t in record.tests.values() if full or t.outcome in ("failed", "error")
@@ -87,6 +89,6 @@ def write_mission_status(tr: Any, record: SessionRecord, cfg: ArtemisConfig) -> 
     tr.write(f"{record.verdict}", **_markup(_role(record.verdict)))
     tr.write("   ")
     tr.write_line(f"DEFCON {level} ({theme.DEFCON_NAMES[level]})", **_markup(theme.DEFCON_ROLES[level]))
-    tr.write_line(f"  environment {cfg.environment}, profile {cfg.profile}"
-                  + (f", verdict file {cfg.verdict}" if cfg.verdict else "")
-                  + (f", artifacts {record.session_dir}" if record.session_dir else ""))
+    tr.write_line(redact(f"  environment {cfg.environment}, profile {cfg.profile}"
+                         + (f", verdict file {cfg.verdict}" if cfg.verdict else "")
+                         + (f", artifacts {record.session_dir}" if record.session_dir else "")))
