@@ -25,8 +25,10 @@ from pytest_artemis.config import OPTIONS, ArtemisConfig, resolve
 from pytest_artemis.errors import ArtemisError, ConfigError, LoadError
 from pytest_artemis.load.scenarios import parse_params
 from pytest_artemis.record import SessionRecord
+from pytest_artemis.redact import register_url
 from pytest_artemis.reporting import allure as _allure
 from pytest_artemis.reporting import terminal as _terminal
+from pytest_artemis.reporting.verdict import VerdictWriter, atomic_write, journal_of
 from pytest_artemis.services import processes as _processes
 from pytest_artemis.sessions import SessionDir, new_name
 from pytest_artemis.stash import CONFIG_KEY, RECORD_KEY, SESSION_DIR_KEY
@@ -85,6 +87,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except ArtemisError as err:
         _usage_error_verdict(cli, config, str(err))
         raise pytest.UsageError(str(err)) from err
+    for url in (cfg.target, cfg.prometheus):  # their secrets are masked in every form, on every process
+        if url:
+            register_url(url)
     sessions = SessionDir(cfg.artifacts, _session_name(config), cfg.keep_sessions)
     record = SessionRecord(cfg.as_public_dict())
     record.session_dir = str(sessions.planned)
@@ -93,12 +98,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_DIR_KEY] = sessions
     explicit = config.args_source == pytest.Config.ArgsSource.ARGS
     config.args.extend(_collect.extra_args(cfg, config.args, explicit))  # workers too: they collect
+    writer = None
     if cfg.verdict is not None and not hasattr(config, "workerinput"):
-        try:
-            record.write(cfg.verdict)  # NO-GO until the session completes; a killed session leaves no GO
+        writer = VerdictWriter(cfg.verdict)
+        try:  # NO-GO until the session completes; a killed session leaves no GO
+            writer.start(record) if not config.option.collectonly else atomic_write(cfg.verdict, record.to_json())
         except ConfigError as err:
             raise pytest.UsageError(str(err)) from err
-    config.pluginmanager.register(ArtemisSessionHooks(config), "artemis-session")
+    config.pluginmanager.register(ArtemisSessionHooks(config, writer), "artemis-session")
 
 
 def _check_load_params(cfg: ArtemisConfig) -> None:
@@ -121,10 +128,9 @@ def _usage_error_verdict(cli: dict[str, Any], config: pytest.Config, message: st
     record.status = "crashed"
     record.crash = f"usage error: {message}"
     record.finished = time.time()
-    try:
-        record.write(path)
-    except ConfigError:
-        pass
+    with contextlib.suppress(ConfigError, OSError):
+        atomic_write(path, record.to_json())
+        journal_of(path).unlink(missing_ok=True)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -147,8 +153,9 @@ def pytest_collect_file(file_path: Any, parent: pytest.Collector) -> pytest.Coll
 class ArtemisSessionHooks:
     """Per-session hooks (one instance per pytest.Config, so nested pytester sessions stay apart)."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, writer: VerdictWriter | None = None) -> None:
         self.config = config
+        self.writer = writer
         self.cfg: ArtemisConfig = config.stash[CONFIG_KEY]
         self.record: SessionRecord = config.stash[RECORD_KEY]
         self.is_worker = hasattr(config, "workerinput")
@@ -221,7 +228,7 @@ class ArtemisSessionHooks:
         gate = next((str(value) for name, value in report.user_properties if name == GATE_PROPERTY), None)
         self.record.add_report(report, gate or "other")
         if report.when == "teardown":
-            self._write_verdict(final=False)
+            self._write_verdict(final=False, nodeid=report.nodeid)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> None:
         if not self.is_worker and self.active:
@@ -259,14 +266,21 @@ class ArtemisSessionHooks:
             self.record.crash = self.record.crash or "session ended before it finished"
             self._write_verdict(final=True)
 
-    def _write_verdict(self, *, final: bool) -> None:
+    def _write_verdict(self, *, final: bool, nodeid: str = "") -> None:
+        """The finished test into the journal (and the small head), or the whole verdict at the end."""
         if final:
             self.record.finished = time.time()
-        if self.cfg.verdict is not None and not self.is_worker and self.active:
-            try:
-                self.record.write(self.cfg.verdict)
-            except ConfigError as err:  # the disk filled up mid-run: say so at the end, never crash the session
-                self.write_error = str(err)
+        if self.writer is None or not self.active:
+            return
+        try:
+            if final:
+                self.writer.finish(self.record)
+            elif nodeid:
+                self.writer.test_done(self.record, self.record.tests[nodeid])
+            else:
+                self.writer.start(self.record)
+        except ConfigError as err:  # the disk filled up mid-run: say so at the end, never crash the session
+            self.write_error = str(err)
 
 
 _FAMILY_KEY = pytest.StashKey[str]()

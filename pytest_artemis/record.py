@@ -23,18 +23,14 @@ Everything written passes through :func:`~pytest_artemis.redact.redact`.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from pytest_artemis import theme
-from pytest_artemis.errors import ConfigError
 from pytest_artemis.families import BY_NAME, FAMILIES
 from pytest_artemis.findings import Finding
 from pytest_artemis.redact import redact, redact_data
@@ -114,7 +110,7 @@ def attached_findings(user_properties: Iterable[tuple[str, Any]]) -> list[Findin
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
 
 
-def _measurement_view(finding: Finding, nodeid: str) -> dict[str, Any]:
+def measurement_view(finding: Finding, nodeid: str) -> dict[str, Any]:
     """A measured finding as the verdict file's ``measurements`` list shows it."""
     name = " ".join(p for p in (finding.scenario, finding.endpoint, finding.figure) if p)
     passed = {"pass": True, "fail": False}.get(finding.status)
@@ -136,15 +132,14 @@ class SessionRecord:
         self.session_dir: str = ""
         self.tests: dict[str, TestOutcome] = {}
         self.session_findings: list[Finding] = []
-        self._done: set[str] = set()  # tests whose teardown was recorded: they change no more
-        self._serialized: dict[str, tuple[str, str, str]] = {}
+        self._counted: dict[str, tuple[str, str, int]] = {}  # nodeid -> (gate, outcome, warnings) in _summary
+        self._summary: dict[str, GateSummary] = {}  # kept up to date per report: no pass over all tests
 
     # ---------------------------------------------------------------- input
 
     def add_report(self, report: Any, gate: str) -> None:
         """Fold one pytest TestReport (setup, call or teardown) into the record."""
         test = self.tests.setdefault(report.nodeid, TestOutcome(report.nodeid, gate))
-        self._serialized.pop(report.nodeid, None)  # a rerun reports again: its cached JSON is stale
         test.duration += getattr(report, "duration", 0.0) or 0.0
         if report.failed:
             outcome: Outcome = "failed" if report.when == "call" else "error"
@@ -156,19 +151,28 @@ class SessionRecord:
             test.outcome = outcome
             test.message = redact(_short(report))
         if report.when == "teardown":
-            self._done.add(report.nodeid)
             test.findings.extend(attached_findings(report.user_properties))
             test.artifacts.extend(Artifact(**payload["artifact"]) for name, payload in report.user_properties
                                   if name == USER_PROPERTY and "artifact" in payload)
+        self._recount(test)
+
+    def _recount(self, test: TestOutcome) -> None:
+        old = self._counted.get(test.nodeid)
+        if old is not None:
+            summary = self._summary[old[0]]
+            setattr(summary, old[1], getattr(summary, old[1]) - 1)
+            summary.warnings -= old[2]
+        warnings = sum(1 for f in test.findings if f.severity == "warning" and f.problem)
+        summary = self._summary.setdefault(test.gate, GateSummary(test.gate))
+        setattr(summary, test.outcome, getattr(summary, test.outcome) + 1)
+        summary.warnings += warnings
+        self._counted[test.nodeid] = (test.gate, test.outcome, warnings)
 
     # ---------------------------------------------------------------- derived
 
     def summaries(self) -> dict[str, GateSummary]:
-        out: dict[str, GateSummary] = {}
-        for test in self.tests.values():
-            summary = out.setdefault(test.gate, GateSummary(test.gate))
-            setattr(summary, test.outcome, getattr(summary, test.outcome) + 1)
-            summary.warnings += sum(1 for f in test.findings if f.severity == "warning" and f.problem)
+        """Per gate family, in the families' order (counts kept up to date as reports arrive)."""
+        out = {g: s for g, s in self._summary.items() if s.total}
         order = [f.name for f in FAMILIES]
         return {g: out[g] for g in order + sorted(set(out) - set(order)) if g in out}
 
@@ -200,7 +204,8 @@ class SessionRecord:
         return [(t.nodeid, f) for t in self.tests.values() for f in t.findings if f.problem] + \
             [("", f) for f in self.session_findings if f.problem]
 
-    def _head(self) -> dict[str, Any]:
+    def head(self) -> dict[str, Any]:
+        """Everything but the tests: status, verdict, DEFCON, gate counts, config (cheap: no pass over tests)."""
         level = self.defcon
         return {
             "tool": "pytest-artemis",
@@ -222,53 +227,21 @@ class SessionRecord:
     def as_dict(self) -> dict[str, Any]:
         return json.loads(self.to_json())
 
-    def _fragments(self, test: TestOutcome) -> tuple[str, str, str]:
-        """The test's JSON, its problems and its measurements (comma-joined), cached once the test is done."""
-        cached = self._serialized.get(test.nodeid)
-        if cached is not None:
-            return cached
-        dump = functools.partial(json.dumps, default=str)
-        # redacted before dumping too: JSON escapes (non-ASCII, quotes) could hide a registered secret's plain form
-        parts = (redact(dump(redact_data(asdict(test)))),
-                 redact(",".join(dump(redact_data(dict(f.as_dict(), nodeid=test.nodeid)))
-                                 for f in test.findings if f.problem)),
-                 redact(",".join(dump(redact_data(_measurement_view(f, test.nodeid))) for f in test.measured)))
-        if test.nodeid in self._done:
-            self._serialized[test.nodeid] = parts
-        return parts
+    @staticmethod
+    def entry(test: TestOutcome) -> dict[str, Any]:
+        """One test as the verdict file holds it: the test, its problems and its measured figures (redacted)."""
+        return redact_data({"test": asdict(test),
+                            "findings": [dict(f.as_dict(), nodeid=test.nodeid) for f in test.findings if f.problem],
+                            "measurements": [measurement_view(f, test.nodeid) for f in test.measured]})
 
     def to_json(self) -> str:
-        """The verdict file's JSON text; finished tests are serialised once, so rewriting after every test
-        stays cheap in sessions of thousands of tests."""
-        parts = [self._fragments(t) for t in self.tests.values()]
-        findings = [p[1] for p in parts if p[1]] + [redact(json.dumps(redact_data(f.as_dict()), default=str))
-                                                     for f in self.session_findings if f.problem]
-        head = redact(json.dumps(redact_data(self._head()), indent=2, default=str))
-        return (head[:-2] + f',\n  "tests": [{",".join(p[0] for p in parts)}],\n  "findings": [{",".join(findings)}],'
-                f'\n  "measurements": [{",".join(p[2] for p in parts if p[2])}]\n}}\n')
-
-    def write(self, path: Path) -> None:
-        """Write the verdict JSON atomically (a reader never sees half a file), with the umask's mode.
-
-        A path that cannot be written raises :class:`~pytest_artemis.errors.ConfigError` naming it.
-        """
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tmp.open("w", encoding="utf-8") as fh:
-                fh.write(self.to_json())
-            os.replace(tmp, path)
-        except BaseException as err:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            if isinstance(err, OSError):
-                raise _unwritable(path, err) from err
-            raise
-
-
-def _unwritable(path: Path, err: OSError) -> ConfigError:
-    where = f" ({err.filename})" if err.filename and str(err.filename) not in (str(path),) else ""
-    return ConfigError(f"verdict file {path} cannot be written: {err.strerror or err}{where}")
+        """The whole verdict file's JSON text (redacted: values before dumping, the text after)."""
+        entries = [self.entry(t) for t in self.tests.values()]
+        data = {**redact_data(self.head()), "tests": [e["test"] for e in entries],
+                "findings": [f for e in entries for f in e["findings"]]
+                + [redact_data(f.as_dict()) for f in self.session_findings if f.problem],
+                "measurements": [m for e in entries for m in e["measurements"]]}
+        return redact(json.dumps(data, indent=2, default=str)) + "\n"
 
 
 def _short(report: Any) -> str:
