@@ -48,6 +48,9 @@ class TargetURL:
         given = self.given or self.base
         return redact(join(given, path) if path else given)
 
+    def __repr__(self) -> str:  # pytest shows reprs in tracebacks: never the credentials
+        return f"TargetURL({self.shown()!r})"
+
 
 def _as_target(target: str | TargetURL) -> TargetURL:
     return target if isinstance(target, TargetURL) else TargetURL.parse(target)

@@ -93,6 +93,9 @@ class RunOptions:
     target_down_seconds: float = 3.0
     worker_connect_seconds: float = 20.0
 
+    def __repr__(self) -> str:  # pytest shows reprs in tracebacks: never the target's credentials
+        return f"RunOptions(target={redact(self.target)!r}, run_dir={str(self.run_dir)!r})"
+
 
 def locust_host(target: TargetURL) -> str:
     """The host Locust is given: the target without credentials and without its query (added per request)."""
