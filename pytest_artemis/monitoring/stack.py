@@ -116,8 +116,8 @@ def private_stack(cfg: ArtemisConfig, log_dir: Path, base_env: Mapping[str, str]
         raise LiveCheckUnavailable(str(err)) from None
     target = start_reference_service(log_dir, base_env=base_env, name="monitoring")
     try:
-        server = PrometheusServer(target.url, binary=binary, log_dir=log_dir, rule_paths=cfg.rules,
-                                  promtool=cfg.promtool_bin).start()
+        server = PrometheusServer(target.scrape_url, binary=binary, log_dir=log_dir, rule_paths=cfg.rules,
+                                  promtool=cfg.promtool_bin, metrics_token=target.metrics_token).start()
         try:
             client = server.client()
             try:

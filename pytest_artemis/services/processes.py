@@ -6,13 +6,17 @@ The API is small on purpose:
 * :func:`http_ok` - a readiness check: ``GET url`` answers with the expected status.
 * :class:`ManagedProcess` - ``start()`` a command in its own process group with its output in a log file,
   ``wait_ready(check, timeout)`` (fails fast when the child dies, and the message ends with the tail of
-  its log), ``stop()`` (SIGTERM to the group, then SIGKILL after a grace period) and ``log_tail()``.
+  its log), ``stop()`` (SIGTERM to the group, then SIGKILL after a grace period), ``log_tail()`` and
+  ``diagnosis()`` (one line on whether it still runs or how it ended, then the last lines of its log: what
+  a client appends when the service stops answering).
 
 Every started process is remembered until it is stopped. They are stopped at interpreter exit (``atexit``)
 and when the parent receives SIGTERM or SIGHUP with the default handler in place; on Linux a child started
 from the main thread also gets SIGKILL from the kernel when its parent dies (``PR_SET_PDEATHSIG``), so even
 a killed test session leaves no orphans. Children run in their own session, so a terminal's Ctrl-C reaches pytest only and
-pytest's teardown stops them in order.
+pytest's teardown stops them in order. After the children are stopped, both nets also remove the session's
+temp directory (:mod:`pytest_artemis.services.tempdirs`); the first ``start()`` of a process removes those
+that SIGKILLed sessions left behind.
 
 * :func:`install_signal_handlers` - put that SIGTERM/SIGHUP handler in place now (it is installed anyway by
   the first ``start()``); :func:`on_fatal_signal` registers a callback it runs first (e.g. to write a verdict).
@@ -40,6 +44,7 @@ from types import FrameType
 from typing import IO, Self
 
 from pytest_artemis.errors import ServiceStartError
+from pytest_artemis.services import tempdirs
 
 __all__ = [
     "ManagedProcess",
@@ -161,6 +166,7 @@ class ManagedProcess:
         if self.popen is not None:
             raise ServiceStartError(f"{self.name} was already started (pid {self.pid})")
         install_signal_handlers()
+        tempdirs.sweep_stale()  # once per process: what SIGKILLed sessions left in the temp directory
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         try:
@@ -227,6 +233,25 @@ class ManagedProcess:
                 self._log.close()
         return self.popen.returncode
 
+    def diagnosis(self, lines: int = 5) -> str:
+        """How the process is doing, in one line, then the last ``lines`` lines of its log (when it has any)."""
+        code = self.returncode
+        if self.popen is None:
+            state = f"{self.name} was never started"
+        elif code is None:
+            state = f"{self.name} (pid {self.pid}) is still running"
+        elif code < 0:
+            try:
+                how = signal.Signals(-code).name
+            except ValueError:
+                how = f"signal {-code}"
+            state = f"{self.name} (pid {self.pid}) was killed by {how}"
+        else:
+            state = f"{self.name} (pid {self.pid}) exited with code {code}"
+        tail = self.log_tail(lines) if lines > 0 else ""
+        return state + f"; log: {self.log_path}" + (f"\n--- last lines of its log ---\n{tail}" if tail.strip()
+                                                     else " (empty)")
+
     def _failure(self, problem: str) -> str:
         tail = self.log_tail()
         message = f"{self.name} ({' '.join(self.argv[:3])} ...) {problem}; log: {self.log_path}"
@@ -288,6 +313,8 @@ def _on_fatal_signal(sig: int, frame: FrameType | None) -> None:
             with contextlib.suppress(Exception):
                 callback(sig)
         stop_all(timeout=1.0)
+        with contextlib.suppress(Exception):
+            tempdirs.remove_session_root()
     signal.signal(sig, signal.SIG_DFL)
     os.kill(os.getpid(), sig)
 
@@ -304,4 +331,12 @@ def install_signal_handlers() -> None:
                 signal.signal(sig, _on_fatal_signal)
 
 
-atexit.register(stop_all)
+def _at_exit() -> None:
+    """Interpreter exit (normal end, Ctrl-C): stop the children, then remove the session's temp directory."""
+    stop_all()
+    if os.getpid() == _OWNER:
+        with contextlib.suppress(Exception):
+            tempdirs.remove_session_root()
+
+
+atexit.register(_at_exit)

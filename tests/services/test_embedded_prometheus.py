@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from pytest_artemis.services.processes import free_port
 from pytest_artemis.services.prometheus import JOB, PrometheusServer, discover_rule_files, find_binary, scrape_config
 from pytest_artemis.services.target import metrics
 from pytest_artemis.services.target.control import Target, start_reference_service
+from pytest_artemis.services.tempdirs import session_root
 
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs `apt-get install prometheus`")
 
@@ -140,9 +140,12 @@ def test_a_numeric_predicate_waits_through_no_data_and_times_out_naming_it(clien
         client.wait_for("absent_metric_name_xyz", lambda v: v > 0, timeout=0.3, interval=0.1)  # type: ignore[operator]
 
 
-def test_unreachable_server_raises_unavailable() -> None:
-    with pytest.raises(PrometheusUnavailableError, match="cannot be reached"):
-        PromClient(f"http://127.0.0.1:{free_port()}", timeout=1).query("up")
+def test_unreachable_server_raises_unavailable_in_one_line_without_the_vendor_chain() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(PrometheusUnavailableError) as err:
+        PromClient(url, timeout=1).query("up")
+    assert str(err.value) == f"Prometheus at {url} cannot be reached (GET /api/v1/query: connection refused)"
+    assert err.value.__cause__ is None and err.value.__suppress_context__
 
 
 def test_refused_rule_files_fall_back_to_a_start_without_them_and_stop_cleans_up(reference: Target,
@@ -154,19 +157,19 @@ def test_refused_rule_files_fall_back_to_a_start_without_them_and_stop_cleans_up
         assert server.rule_files == []
         assert len(server.notes) == 1 and server.notes[0].startswith("Prometheus refused the rule files")
         assert server.client().query_value(f'max(up{{job="{JOB}"}})') == 1
-        workdir, pid = server._workdir, server.pid
+        workdir, pid = server.workdir, server.pid
         assert pid is not None and workdir is not None and (workdir / "tsdb").is_dir()
+        assert workdir.parent == session_root(), "its private directory is under the session's temp directory"
     finally:
         server.stop()
     assert gone(pid) and not workdir.exists()
     assert not server.client().ready()
 
 
-def test_a_target_that_cannot_be_scraped_fails_the_start_and_leaves_nothing_behind(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the server's TSDB directory goes here
+def test_a_target_that_cannot_be_scraped_fails_the_start_and_leaves_nothing_behind(tmp_path: Path) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"
-    server = PrometheusServer(nowhere, binary=find_binary(None), log_dir=tmp_path / "logs")
+    server = PrometheusServer(nowhere, binary=find_binary(None), log_dir=tmp_path / "logs",
+                              workdir_root=tmp_path)  # the server's private directory (TSDB) goes here
     with pytest.raises(ServiceStartError, match=f"Prometheus cannot scrape {nowhere}/metrics: "):
         server.start(timeout=2)
     assert server.pid is not None and gone(server.pid)

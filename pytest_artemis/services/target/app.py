@@ -9,7 +9,9 @@ Routes (``route`` label of the request metrics is the template in the left colum
 * ``GET /api/v1/status``, ``GET /api/v1/missions``, ``GET /api/v1/missions/{id}``, ``POST /api/v1/missions``
   - the API; bad query parameters or bodies answer 400 (unparsable) or 422 (invalid values).
   Writes go through a bounded connection pool (503 when it stays exhausted).
-* ``GET /metrics`` - Prometheus exposition (names in metrics.py).
+* ``GET /metrics`` - Prometheus exposition (names in metrics.py). With ``ARTEMIS_METRICS_TOKEN`` it wants that
+  bearer token (none -> 401, wrong -> 403, both counted); with ``ARTEMIS_METRICS_PORT`` it is served on that
+  port alone, which serves nothing else (see access.py).
 * ``GET|PUT|DELETE /admin/faults`` - fault switches; bearer token: none -> 401, wrong -> 403, both counted.
 
 While the ``service_down`` fault is on, every route but ``/admin/faults`` answers 503 before the metrics
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import random
@@ -35,6 +36,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pytest_artemis import __version__
+from pytest_artemis.services.target.access import check_token, wrong_port
 from pytest_artemis.services.target.faults import DEPENDENCIES, FaultError, Faults, Settings
 from pytest_artemis.services.target.instruments import CONTENT_TYPE, Instruments
 from pytest_artemis.services.target.pool import PRIORITIES, ConnectionPool, MissionStore, PoolExhausted
@@ -137,6 +139,9 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.runtime is not None and (misrouted := wrong_port(scope, self.runtime.settings.metrics_port)):
+            await misrouted(scope, receive, send)
+            return
         if self.runtime is not None and self.runtime.faults.service_down and not scope["path"].startswith("/admin/"):
             await _error(503, "injected fault: service down")(scope, receive, send)
             return
@@ -194,6 +199,8 @@ async def ready(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     runtime = _runtime(request)
+    if runtime.settings.metrics_token is not None and (denied := _authorise(request, "metrics")) is not None:
+        return denied
     runtime.refresh_gauges()
     return Response(runtime.instruments.exposition(), media_type=CONTENT_TYPE)
 
@@ -311,23 +318,21 @@ async def create_mission(request: Request) -> Response:
     return JSONResponse(mission.as_dict(), status_code=201, headers={"Location": f"/api/v1/missions/{mission.id}"})
 
 
-def _authorise(request: Request) -> Response | None:
-    """None when the bearer token matches; else 401 (missing) or 403 (wrong), counted as a failed auth."""
+def _authorise(request: Request, area: str = "admin") -> Response | None:
+    """None when the bearer token of ``area`` (admin or metrics) matches; else 401 (missing) or 403 (wrong),
+    counted as a failed auth."""
     runtime = _runtime(request)
     header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    expected = runtime.settings.admin_token
-    if scheme.lower() != "bearer" or not token.strip():
-        problem: Response = JSONResponse({"error": "bearer token required"}, status_code=401,
-                                                headers={"WWW-Authenticate": 'Bearer realm="artemis-admin"'})
-    elif expected is None:
-        problem = _error(403, "admin endpoint disabled: start the service with ARTEMIS_ADMIN_TOKEN set")
-    elif not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        problem = _error(403, "bearer token rejected")
+    if area == "metrics":
+        problem = check_token(header, runtime.settings.metrics_token, realm="artemis-metrics", allow_basic=True)
     else:
+        problem = check_token(header, runtime.settings.admin_token, realm="artemis-admin",
+                              disabled="admin endpoint disabled: start the service with ARTEMIS_ADMIN_TOKEN set")
+    if problem is None:
         return None
     runtime.instruments.auth_failures.labels(endpoint=request.url.path).inc()
-    log.warning("admin auth failed (%s) from %s", problem.status_code, request.client.host if request.client else "?")
+    log.warning("%s auth failed (%s) from %s", area, problem.status_code,
+                request.client.host if request.client else "?")
     return problem
 
 

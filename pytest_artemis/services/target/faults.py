@@ -77,6 +77,13 @@ def _flag(name: str, value: Any) -> bool:
     raise FaultError(f"{name}: expected true or false, got {value!r}")
 
 
+def _port(name: str, raw: str | None) -> int | None:
+    """A TCP port from a variable (None when unset or empty)."""
+    if raw is None or not raw.strip():
+        return None
+    return _whole(name, raw.strip(), 1, 65535)
+
+
 def _dependencies(name: str, value: Any) -> tuple[str, ...]:
     items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) and i in DEPENDENCIES for i in items):
@@ -171,13 +178,17 @@ class Settings:
     pool_timeout_seconds: float = 1.0
     write_hold_ms: float = 2.0
     memory_growth_cap_mb: float = 1024.0
+    metrics_token: str | None = None  # /metrics wants this bearer token (None: open)
+    metrics_port: int | None = None  # /metrics only on this port, and nothing else there (None: the main port)
     faults: Faults = field(default_factory=Faults)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``ARTEMIS_ADMIN_TOKEN``, ``ARTEMIS_WARMUP_SECONDS``, ``ARTEMIS_DRAIN_SECONDS``,
         ``ARTEMIS_POOL_SIZE``, ``ARTEMIS_POOL_TIMEOUT_SECONDS``, ``ARTEMIS_WRITE_HOLD_MS`` (how long a write
-        holds its pool connection), ``ARTEMIS_MEMORY_GROWTH_CAP_MB`` and the ``ARTEMIS_FAULT_*`` switches."""
+        holds its pool connection), ``ARTEMIS_MEMORY_GROWTH_CAP_MB``, ``ARTEMIS_METRICS_TOKEN`` (bearer token
+        /metrics requires), ``ARTEMIS_METRICS_PORT`` (a port of its own for /metrics) and the
+        ``ARTEMIS_FAULT_*`` switches."""
         env = os.environ if env is None else env
 
         def read(name: str, default: float, low: float, high: float) -> float:
@@ -192,5 +203,7 @@ class Settings:
             pool_timeout_seconds=read("ARTEMIS_POOL_TIMEOUT_SECONDS", 1.0, 0.001, 60),
             write_hold_ms=read("ARTEMIS_WRITE_HOLD_MS", 2.0, 0, 10_000),
             memory_growth_cap_mb=read("ARTEMIS_MEMORY_GROWTH_CAP_MB", 1024.0, 1, 65536),
+            metrics_token=(env.get("ARTEMIS_METRICS_TOKEN") or "").strip() or None,
+            metrics_port=_port("ARTEMIS_METRICS_PORT", env.get("ARTEMIS_METRICS_PORT")),
             faults=Faults.from_env(env),
         )
