@@ -57,7 +57,7 @@ def test_kit_secrets_come_from_a_secret_that_is_not_in_git(render: tuple[str, li
     [container] = by_kind(objects, "Deployment").containers()
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
     assert refs == {"REDIS_URL": "artemis-secrets", "DATABASE_URL": "artemis-secrets",
-                    "OPENAI_API_KEY": "artemis-secrets"}
+                    "OPENAI_API_KEY": "artemis-secrets", "ARTEMIS_METRICS_TOKEN": "artemis-secrets"}
     assert not any(o.kind == "Secret" for o in objects)
 
 
