@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,7 +64,9 @@ class Finding:
     details: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = {name: getattr(self, name) for name in _NAMES}
+        out["details"] = dict(self.details)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
@@ -105,7 +107,8 @@ class Finding:
         return _shown(self.limit, self.unit)
 
 
-_FIELDS = {f.name for f in fields(Finding)}
+_NAMES = tuple(f.name for f in fields(Finding))
+_FIELDS = set(_NAMES)
 
 
 def _shown(value: Any, unit: str) -> str:

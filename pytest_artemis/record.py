@@ -27,7 +27,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pytest_artemis import theme
@@ -35,7 +35,7 @@ from pytest_artemis.families import BY_NAME, FAMILIES
 from pytest_artemis.findings import Finding
 from pytest_artemis.redact import redact, redact_data
 
-__all__ = ["USER_PROPERTY", "Artifact", "GateSummary", "SessionRecord", "TestOutcome", "attach"]
+__all__ = ["USER_PROPERTY", "Artifact", "GateSummary", "SessionRecord", "TestOutcome", "attach", "dumps"]
 
 USER_PROPERTY = "artemis"
 
@@ -132,14 +132,16 @@ class SessionRecord:
         self.session_dir: str = ""
         self.tests: dict[str, TestOutcome] = {}
         self.session_findings: list[Finding] = []
-        self._counted: dict[str, tuple[str, str, int]] = {}  # nodeid -> (gate, outcome, warnings) in _summary
+        self._counted: dict[str, tuple[str, str, int, bool]] = {}  # nodeid -> (gate, outcome, warnings, done)
         self._summary: dict[str, GateSummary] = {}  # kept up to date per report: no pass over all tests
+        self._entries: dict[str, dict[str, Any]] = {}  # finished tests as the verdict holds them, made once
 
     # ---------------------------------------------------------------- input
 
     def add_report(self, report: Any, gate: str) -> None:
         """Fold one pytest TestReport (setup, call or teardown) into the record."""
         test = self.tests.setdefault(report.nodeid, TestOutcome(report.nodeid, gate))
+        self._entries.pop(report.nodeid, None)  # a rerun reports again
         test.duration += getattr(report, "duration", 0.0) or 0.0
         if report.failed:
             outcome: Outcome = "failed" if report.when == "call" else "error"
@@ -154,9 +156,9 @@ class SessionRecord:
             test.findings.extend(attached_findings(report.user_properties))
             test.artifacts.extend(Artifact(**payload["artifact"]) for name, payload in report.user_properties
                                   if name == USER_PROPERTY and "artifact" in payload)
-        self._recount(test)
+        self._recount(test, done=report.when == "teardown")
 
-    def _recount(self, test: TestOutcome) -> None:
+    def _recount(self, test: TestOutcome, done: bool) -> None:
         old = self._counted.get(test.nodeid)
         if old is not None:
             summary = self._summary[old[0]]
@@ -166,7 +168,7 @@ class SessionRecord:
         summary = self._summary.setdefault(test.gate, GateSummary(test.gate))
         setattr(summary, test.outcome, getattr(summary, test.outcome) + 1)
         summary.warnings += warnings
-        self._counted[test.nodeid] = (test.gate, test.outcome, warnings)
+        self._counted[test.nodeid] = (test.gate, test.outcome, warnings, done)
 
     # ---------------------------------------------------------------- derived
 
@@ -227,21 +229,35 @@ class SessionRecord:
     def as_dict(self) -> dict[str, Any]:
         return json.loads(self.to_json())
 
-    @staticmethod
-    def entry(test: TestOutcome) -> dict[str, Any]:
-        """One test as the verdict file holds it: the test, its problems and its measured figures (redacted)."""
-        return redact_data({"test": asdict(test),
-                            "findings": [dict(f.as_dict(), nodeid=test.nodeid) for f in test.findings if f.problem],
-                            "measurements": [measurement_view(f, test.nodeid) for f in test.measured]})
+    def entry(self, test: TestOutcome) -> dict[str, Any]:
+        """One test as the verdict file holds it: the test, its problems and its measured figures; made once per
+        finished test (the journal line and the final file share it; both are redacted as text when written)."""
+        cached = self._entries.get(test.nodeid)
+        if cached is not None:
+            return cached
+        made = {"test": {"nodeid": test.nodeid, "gate": test.gate, "outcome": test.outcome, "duration": test.duration,
+                         "message": test.message, "findings": [f.as_dict() for f in test.findings],
+                         "artifacts": [{"name": a.name, "path": a.path} for a in test.artifacts]},
+                "findings": [dict(f.as_dict(), nodeid=test.nodeid) for f in test.findings if f.problem],
+                "measurements": [measurement_view(f, test.nodeid) for f in test.measured]}
+        if test.nodeid in self._counted and self._counted[test.nodeid][3]:
+            self._entries[test.nodeid] = made
+        return made
 
     def to_json(self) -> str:
-        """The whole verdict file's JSON text (redacted: values before dumping, the text after)."""
+        """The whole verdict file's JSON text, redacted (non-ASCII kept as is, so a secret shows in its plain form;
+        the JSON-escaped forms of registered secrets are registered too)."""
         entries = [self.entry(t) for t in self.tests.values()]
-        data = {**redact_data(self.head()), "tests": [e["test"] for e in entries],
+        data = {**self.head(), "tests": [e["test"] for e in entries],
                 "findings": [f for e in entries for f in e["findings"]]
-                + [redact_data(f.as_dict()) for f in self.session_findings if f.problem],
+                + [f.as_dict() for f in self.session_findings if f.problem],
                 "measurements": [m for e in entries for m in e["measurements"]]}
-        return redact(json.dumps(data, indent=2, default=str)) + "\n"
+        return dumps(data, indent=2) + "\n"
+
+
+def dumps(data: Any, indent: int | None = None) -> str:
+    """JSON text of ``data`` with every secret masked (the one way the verdict file's text is made)."""
+    return redact(json.dumps(data, indent=indent, ensure_ascii=False, default=str))
 
 
 def _short(report: Any) -> str:

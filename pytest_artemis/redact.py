@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
@@ -48,12 +49,17 @@ _AUTHORIZATION = re.compile(r"(?P<lead>\b(?:[Pp]roxy-)?[Aa]uthorization['\"]?\s*
                             r"(?!(?:Basic|Bearer|Digest|Token|Negotiate)\b)"  # a scheme alone is no secret
                             r"(?P<value>[A-Za-z0-9._~+/=-]{3,})(?![A-Za-z0-9._~+/=*-]|\s+\*)")
 _REGISTERED: set[str] = set()
+_LONGEST_FIRST: list[str] = []  # _REGISTERED, longest first (a whole secret before a part of it)
+#: Text without any of these shows no secret the patterns mask (the fast path of :func:`redact`).
+_MAYBE = re.compile(r"://|[?&;#][A-Za-z0-9_.-]+=|[Bb]earer|[Aa]uthorization")
 
 
 def register_secret(secret: str) -> None:
     """Redact ``secret`` (and its URL-encoded and basic-auth forms) wherever it appears from now on."""
     if len(secret) >= 3:
-        _REGISTERED.update({secret, quote(secret, safe=""), unquote(secret)})
+        forms = {secret, quote(secret, safe=""), unquote(secret)}
+        _REGISTERED.update(forms | {json.dumps(f, ensure_ascii=False)[1:-1] for f in forms})  # as JSON shows it
+        _LONGEST_FIRST[:] = sorted(_REGISTERED, key=len, reverse=True)
 
 
 def register_url(url: str) -> None:
@@ -72,8 +78,11 @@ def redact(text: str) -> str:
     if not text:
         return text
     out = text
-    for secret in sorted(_REGISTERED, key=len, reverse=True):  # first: whole, before a pattern masks a part
-        out = out.replace(secret, MASK)
+    for secret in _LONGEST_FIRST:  # first: whole, before a pattern masks a part
+        if secret in out:
+            out = out.replace(secret, MASK)
+    if not _MAYBE.search(out):
+        return out
     out = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", out)
     out = _PARAM.sub(lambda m: f"{m['lead']}{m['name']}={MASK}" if _is_secret_param(m["name"]) and m["value"]
                      and m["value"] != MASK else m.group(0), out)

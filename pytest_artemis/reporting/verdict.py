@@ -1,7 +1,7 @@
 """The verdict file: a small head rewritten in place plus an append-only journal, folded into one JSON at the end.
 
 While the session runs, ``FILE`` holds the head only (``status: running``, NO-GO at DEFCON 1, the gate counts so
-far and the name of the journal) and ``FILE.journal`` gets one JSON line per finished test, written with a
+far, refreshed at most once a second, and the name of the journal) and ``FILE.journal`` gets one JSON line per finished test, written with a
 single ``write`` as the test finishes; so the cost per test does not grow with the session, a SIGKILLed session
 leaves every finished test on disk, and the file never reads GO before the session completes. At session end
 (or on Ctrl-C, SIGTERM, an internal error) ``FILE`` is replaced by the whole verdict and the journal removed.
@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from pytest_artemis.errors import ConfigError
-from pytest_artemis.record import SessionRecord, TestOutcome
-from pytest_artemis.redact import redact, redact_data
+from pytest_artemis.record import SessionRecord, TestOutcome, dumps
 
 __all__ = ["JOURNAL_SUFFIX", "VerdictWriter", "atomic_write", "fold", "journal_of", "main"]
 
@@ -48,10 +48,14 @@ def atomic_write(path: Path, text: str) -> None:
 class VerdictWriter:
     """Writes one session's verdict file: head + journal while running, the whole verdict at the end."""
 
+    #: The head is rewritten at most this often while tests finish (the journal takes every test at once).
+    HEAD_INTERVAL = 1.0
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.journal = journal_of(path)
         self._fd: int | None = None
+        self._head_written = 0.0
 
     def start(self, record: SessionRecord) -> None:
         """A fresh head (NO-GO, running) and an empty journal; an older verdict is replaced at once."""
@@ -66,18 +70,20 @@ class VerdictWriter:
 
     def _write_head(self, record: SessionRecord) -> None:
         head = dict(record.head(), journal=self.journal.name)
-        atomic_write(self.path, redact(json.dumps(redact_data(head), indent=2, default=str)) + "\n")
+        atomic_write(self.path, dumps(head, indent=2) + "\n")
+        self._head_written = time.monotonic()
 
     def test_done(self, record: SessionRecord, test: TestOutcome) -> None:
         """Append the finished test to the journal (one write) and refresh the small head."""
         if self._fd is None:
             self._open_journal()
-        line = (redact(json.dumps(record.entry(test), default=str)) + "\n").encode()
+        line = (dumps(record.entry(test)) + "\n").encode()
         try:
             os.write(self._fd, line)  # type: ignore[arg-type]
         except OSError as err:
             raise ConfigError(f"verdict journal {self.journal} cannot be written: {err.strerror or err}") from err
-        self._write_head(record)
+        if time.monotonic() - self._head_written >= self.HEAD_INTERVAL:
+            self._write_head(record)
 
     def finish(self, record: SessionRecord) -> None:
         """The whole verdict in ``FILE``; the journal is removed."""

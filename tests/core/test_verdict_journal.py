@@ -44,7 +44,7 @@ def test_a_sigkilled_session_leaves_every_finished_test_and_folds_into_an_incomp
         _wait_for(pytester.path / "v.json.journal", 5, process)
         head = json.loads((pytester.path / "v.json").read_text())
         assert (head["status"], head["verdict"], head["defcon"]["level"]) == ("running", "NO-GO", 1)
-        assert head["gates"]["other"]["passed"] == 5 and "tests" not in head, "the head stays small"
+        assert "tests" not in head and head["journal"] == "v.json.journal", "the head stays small"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     finally:
@@ -52,7 +52,7 @@ def test_a_sigkilled_session_leaves_every_finished_test_and_folds_into_an_incomp
             process.kill()
             process.wait()
     done = subprocess.run([sys.executable, "-m", "pytest_artemis.reporting.verdict", "v.json"],
-                          cwd=pytester.path, capture_output=True, text=True, timeout=60)
+                          cwd=pytester.path, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1, "an incomplete session's fold exits 1"
     folded = json.loads(done.stdout)
     assert folded["complete"] is False and folded["verdict"] == "NO-GO"
@@ -67,5 +67,5 @@ def test_a_finished_session_leaves_one_whole_verdict_and_no_journal(pytester: py
     verdict = json.loads((pytester.path / "v.json").read_text())
     assert verdict["verdict"] == "GO" and len(verdict["tests"]) == 1
     done = subprocess.run([sys.executable, "-m", "pytest_artemis.reporting.verdict", "v.json"],
-                          cwd=pytester.path, capture_output=True, text=True, timeout=60)
+                          cwd=pytester.path, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0 and json.loads(done.stdout)["complete"] is True

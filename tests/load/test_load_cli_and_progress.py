@@ -100,7 +100,7 @@ def test_an_interrupted_run_stops_the_locust_master_and_its_workers(tmp_path: Pa
 def test_artemis_load_runs_from_an_empty_directory_and_prints_the_figures_with_their_limits(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "pytest_artemis.load.cli", "--test-type", "spike", "--users", "4",
                "--profile", "smoke"]
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=240,
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False,
                           env={k: v for k, v in os.environ.items() if not k.startswith(("ARTEMIS_", "PYTEST_"))})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     out = done.stdout

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -72,9 +73,9 @@ def test_a_worker_killed_mid_run_makes_the_test_an_error_and_stores_no_green_run
 
 
 class _Counting(BaseHTTPRequestHandler):
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:  # the stdlib's name
         type(self).seen.append(self.path)
         self.send_response(200)
         self.send_header("Content-Length", "2")
@@ -109,8 +110,8 @@ def test_production_without_permission_sends_no_generated_traffic(pytester: pyte
                                            "-p", "no:cacheprovider", timeout=120)
     outcomes = result.parseoutcomes()
     assert not outcomes.get("passed"), "a refused test is never a pass"
-    result.stdout.fnmatch_lines(["*load refused: --artemis-environment is production; pass "
-                                 "--artemis-allow-production-load to allow it*"])
+    result.stdout.fnmatch_lines([("*load refused: --artemis-environment is production; pass "
+                                  "--artemis-allow-production-load to allow it*")])
     output = result.stdout.str()
     assert "load load" not in output and "Traceback" not in output
     assert set(seen) <= {"/"} and len(seen) <= 1, f"only the reachability check may reach the target: {seen}"
