@@ -27,6 +27,7 @@ from pytest_artemis.load.scenarios import parse_params
 from pytest_artemis.record import SessionRecord
 from pytest_artemis.redact import register_url
 from pytest_artemis.reporting import allure as _allure
+from pytest_artemis.reporting import allure_session as _allure_session
 from pytest_artemis.reporting import terminal as _terminal
 from pytest_artemis.reporting.verdict import VerdictWriter, atomic_write, journal_of
 from pytest_artemis.services import processes as _processes
@@ -257,7 +258,7 @@ class ArtemisSessionHooks:
                 self.record.status = "complete"
         self._write_verdict(final=True)
         if self.alluredir is not None and not self.is_worker and self.active:
-            _allure.write_session_files(self.alluredir, self.record)
+            _allure_session.write_session_files(self.alluredir, self.record)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self._unregister()

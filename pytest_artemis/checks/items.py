@@ -18,7 +18,8 @@ from pytest_artemis.checks.registry import REGISTRY
 from pytest_artemis.errors import ArtemisError
 from pytest_artemis.findings import SEVERITY_RANK, Finding, at_or_above, format_findings
 from pytest_artemis.record import attach
-from pytest_artemis.stash import config_of
+from pytest_artemis.redact import redact
+from pytest_artemis.stash import config_of, session_dir_of
 
 __all__ = ["BrokenFileItem", "GateFailure", "GateItem", "GateSkip", "config_of"]
 
@@ -62,6 +63,22 @@ class GateItem(pytest.Item):
         """What the failure message names first (the object or file); empty for the item's own id."""
         return ""
 
+    def evidence(self) -> dict[str, str]:
+        """What a person needs to see when this item fails (file name -> text), kept as artifacts; none here."""
+        return {}
+
+    def _keep_evidence(self) -> None:
+        evidence = self.evidence()
+        if not evidence:
+            return
+        directory = session_dir_of(self).path / "evidence"
+        directory.mkdir(parents=True, exist_ok=True)
+        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in redact(self.nodeid))[-100:]
+        for name, text in evidence.items():
+            path = directory / f"{stem}--{name}"
+            path.write_text(redact(text), encoding="utf-8")
+            attach(self, artifact=(name, path))
+
     def runtest(self) -> None:
         cfg = config_of(self)
         try:
@@ -72,6 +89,7 @@ class GateItem(pytest.Item):
                           key=lambda f: (-SEVERITY_RANK[f.severity], f.check, f.name, f.container))
         attach(self, findings=findings)
         if at_or_above(findings, cfg.fail_on):
+            self._keep_evidence()
             raise GateFailure([f for f in findings if f.problem], cfg.fail_on, self.header())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:

@@ -21,8 +21,8 @@ def test_allure_results_carry_the_gate_measurements_and_the_verdict(pytester: py
     results = [json.loads(p.read_text()) for p in (pytester.path / "allure").glob("*-result.json")]
     assert len(results) == 1
     labels = {(label["name"], label["value"]) for label in results[0]["labels"]}
-    assert ("epic", "Artemis Command Center") in labels
-    assert ("feature", "Load Scenarios (Field Exercises)") in labels
+    assert ("epic", "Load Scenarios (Field Exercises)") in labels, "epic: the gate family in the theme's words"
+    assert ("tag", "spike") in labels
     assert {"name": "p95", "value": "'230.5 ms (< 1000 ms) pass'"}.items() <= results[0]["parameters"][0].items()
     attachment = next(a for a in results[0]["attachments"] if a["name"] == "results")
     assert json.loads((pytester.path / "allure" / attachment["source"]).read_text())[0]["value"] == 230.5

@@ -29,7 +29,7 @@ import pytest
 from pytest_artemis.findings import Finding
 from pytest_artemis.record import attach
 from pytest_artemis.redact import MASK, redact, redact_data, split_credentials
-from pytest_artemis.reporting.allure import redact_results
+from pytest_artemis.reporting.allure_session import redact_results
 from pytest_artemis.services.target.control import Target, start_reference_service
 
 USER = "artemis-user"

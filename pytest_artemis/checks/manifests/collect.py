@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pytest_artemis import collect as gate_collect
 from pytest_artemis.checks.items import GateItem, GateSkip, config_of
@@ -211,6 +212,12 @@ class ManifestItem(GateItem):
         cfg = config_of(self)
         index = _complete_index(self.config, cfg)
         return evaluate(self.obj, index.context(self.obj.scope), ignore=cfg.ignore_check)
+
+    def evidence(self) -> dict[str, str]:
+        """The failing object as rendered (what the checks saw), for the report."""
+        if self.obj is None:
+            return {}
+        return {"rendered-manifest.yaml": yaml.safe_dump(self.obj.doc, sort_keys=False)}
 
     def skip_reason(self) -> str:
         under = self.no_objects.under if self.no_objects else ""
