@@ -213,6 +213,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("environment", "Environment whose baselines are in force: local, staging or production.",
                parse_choice(ENVIRONMENTS), default="local"),
     OptionSpec("verdict", "Write the mission verdict as JSON to FILE.", parse_path, metavar="FILE"),
+    OptionSpec("report", "Write the Artemis Command Center mission report (one self-contained HTML file) to FILE.",
+               parse_path, metavar="FILE"),
     OptionSpec("kubeconfig", "kubeconfig file for cluster gates.", parse_readable_file, metavar="FILE"),
     OptionSpec("context", "kubeconfig context for cluster gates.", parse_context, metavar="NAME"),
     OptionSpec("namespace", "Kubernetes namespace for cluster gates.", parse_name, default="default",
@@ -268,6 +270,7 @@ class ArtemisConfig:
     profile: str = "ci"
     environment: str = "local"
     verdict: Path | None = None
+    report: Path | None = None
     kubeconfig: Path | None = None
     context: str | None = None
     namespace: str = "default"

@@ -257,8 +257,17 @@ class ArtemisSessionHooks:
             else:
                 self.record.status = "complete"
         self._write_verdict(final=True)
-        if self.alluredir is not None and not self.is_worker and self.active:
+        if self.is_worker or not self.active:
+            return
+        if self.alluredir is not None:
             _allure_session.write_session_files(self.alluredir, self.record)
+        if self.cfg.report is not None:
+            from pytest_artemis.reporting.html import write_report
+
+            try:
+                write_report(self.record.as_dict(), self.cfg.report)
+            except ConfigError as err:  # the report is lost, the verdict is not: say so at the end
+                self.write_error = str(err)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self._unregister()
