@@ -1,4 +1,5 @@
-"""``artemis-report VERDICT.json -o FILE.html``: the mission report of a verdict file, after the session.
+"""``artemis-report VERDICT.json -o FILE.html``: the mission report of a verdict file, after the session;
+``artemis-report --allure RESULTS -o FILE.html``: the single-file Allure report of an Allure results directory.
 
 Reads the verdict file (a finished session's, or a killed session's head and journal folded together by
 :func:`pytest_artemis.reporting.verdict.fold`: that report is marked incomplete and stays NO-GO) and writes the same
@@ -38,12 +39,25 @@ def main(argv: list[str] | None = None) -> int:
         prog="artemis-report",
         description="Render the Artemis Command Center mission report (one self-contained HTML file) "
                     "from a verdict file written by --artemis-verdict.")
-    parser.add_argument("verdict", type=Path, help="the verdict JSON file")
+    parser.add_argument("verdict", type=Path, help="the verdict JSON file (with --allure: the Allure results directory)")
+    parser.add_argument("--allure", action="store_true",
+                        help="build the single-file Allure HTML report of the results directory instead "
+                             "(needs Java 17 and the allure command line)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
     parser.add_argument("--artifacts-root", type=Path, default=None,
                         help="where to look for the artifacts the verdict names when they are not at their "
                              "recorded paths (default: the verdict file's directory)")
     args = parser.parse_args(argv)
+    if args.allure:
+        from pytest_artemis.reporting.allure_html import build_allure_html
+
+        try:
+            build_allure_html(args.verdict, args.output)
+        except ConfigError as err:
+            print(redact(f"artemis-report: {err}"), file=sys.stderr)
+            return 2
+        print(redact(f"artemis-report: Allure report written to {args.output}"))
+        return 0
     from pytest_artemis.reporting.html import write_report
 
     try:
