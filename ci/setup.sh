@@ -118,7 +118,7 @@ else
 fi
 
 packages="$("$UV" pip list --python "$VENV/bin/python" --format freeze 2>/dev/null | wc -l)"
-summary="prometheus $(prometheus --version 2>&1 | awk 'NR==1{print $3}'), promtool, .venv (Python ${want_base##* }, uv $UV_VERSION, $packages packages as locked in uv.lock)"
+summary="prometheus $(prometheus --version 2>/dev/null | awk 'NR==1{print $3}' || true), promtool, .venv (Python ${want_base##* }, uv $UV_VERSION, $packages packages as locked in uv.lock)"
 if [ "$changed" = 0 ]; then
   say "everything is in place: $summary (checked in ${SECONDS}s)"
 else
