@@ -47,7 +47,8 @@ def _run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]
 
 def test_the_load_gate_alone_says_go_against_a_healthy_plain_web_server(pytester: pytest.Pytester,
                                                                         plain_server: str) -> None:
-    result, verdict = _run(pytester, "-m", "load", "--artemis-target", plain_server)
+    result, verdict = _run(pytester, "-m", "load", "--artemis-target", plain_server,
+                           "--artemis-load-param", "rate=5")  # 50 req/s planned: a busy 2-core machine keeps up
     result.assert_outcomes(passed=1)
     assert verdict["verdict"] == "GO" and list(verdict["gates"]) == ["load"]
     p95 = next(m for m in verdict["measurements"] if m["name"] == "load p95_ms")

@@ -23,6 +23,7 @@ KILL_A_WORKER = """
 import os
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -35,7 +36,12 @@ def _kill_worker_2(stop):
         for proc in psutil.process_iter(["cmdline"]):
             cmd = proc.info["cmdline"] or []
             if "worker-2" in cmd and any(here in part for part in cmd):
-                time.sleep(2.5)  # mid-run
+                samples = Path(cmd[cmd.index("--spec") + 1]).parent / "samples-worker-2.jsonl"
+                while not stop.is_set() and time.monotonic() < deadline:  # the run has started: it sends load
+                    if samples.exists() and samples.read_text().count('"sent"') >= 2:
+                        break
+                    time.sleep(0.1)
+                time.sleep(1.0)  # mid-run
                 proc.kill()
                 return
         time.sleep(0.1)
