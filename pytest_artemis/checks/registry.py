@@ -2,7 +2,9 @@
 
 A check is a small function returning findings (never asserting). Its id is kebab-case and part of
 the interface; its one-line doc is the first line of its docstring; the docs in ``docs/checks.md``
-are generated from this registry (see :func:`render_docs`).
+are generated from this registry (see :func:`render_docs`). A check that goes beyond what the real tool
+enforces (promtool, Prometheus' PromQL parser, Grafana's dashboard model, the Kubernetes API) is an
+opinion and says why it exists in ``why``; the docs add how to turn it off.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ class Check:
     fix: str = ""
     group: str = "core"  # e.g. "theme" for the kit-only dashboard checks
     online: bool = False  # needs a live server
+    why: str = ""  # an opinion (beyond what the real tool enforces) says why it exists; empty: not an opinion
+
+    @property
+    def opinion(self) -> bool:
+        return bool(self.why)
 
     def __call__(self, *args: Any, **kwargs: Any) -> list[Finding]:
         return list(self.func(*args, **kwargs))
@@ -48,6 +55,7 @@ def check(
     fix: str = "",
     group: str = "core",
     online: bool = False,
+    why: str = "",
 ) -> Callable[[F], F]:
     """Register the decorated function as the check ``id``."""
     if severity not in SEVERITY_RANK:
@@ -60,7 +68,7 @@ def check(
         doc = (func.__doc__ or "").strip().splitlines()
         if not doc:
             raise ValueError(f"check {id} needs a one-line docstring")
-        REGISTRY[id] = Check(id, area, target, severity, doc[0].strip(), func, fix, group, online)
+        REGISTRY[id] = Check(id, area, target, severity, doc[0].strip(), func, fix, group, online, why)
         return func
 
     return register

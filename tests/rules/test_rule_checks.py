@@ -24,10 +24,10 @@ CASES = [
                  id="bad PromQL is critical"),
     pytest.param("record_name.yaml", "rule-record-name", "warning", "'requests_rate5m' has 1 colon-separated part",
                  id="a recording rule without level:metric:operations is a warning"),
-    pytest.param("missing_severity.yaml", "rule-alert-severity", "critical", "labels.severity missing",
-                 id="an alert without severity is critical"),
-    pytest.param("wrong_severity.yaml", "rule-alert-severity", "critical", "labels.severity is 'page'",
-                 id="a severity outside the allowed set is critical"),
+    pytest.param("missing_severity.yaml", "rule-alert-severity", "warning", "labels.severity missing",
+                 id="an alert without severity is a warning"),
+    pytest.param("wrong_severity.yaml", "rule-alert-severity", "info", "labels.severity is 'page'",
+                 id="a severity outside critical, warning, info is a routing convention: info"),
     pytest.param("missing_annotations.yaml", "rule-alert-annotations", "warning", "annotations missing: description",
                  id="an alert without description is a warning"),
     pytest.param("critical_without_for.yaml", "rule-alert-for-missing", "warning", "severity critical but no 'for'",
@@ -48,7 +48,7 @@ CASES = [
 def test_rule_check_reports_the_problem_of_its_file(data_dir: Path, file: str, check_id: str, severity: str,
                                                     message: str) -> None:
     findings = run_core_checks(data_dir / "rules" / file)
-    assert {f.check for f in findings} == {check_id}, [f.line() for f in findings]
+    assert {f.check for f in findings} == {check_id}, [(f.check, f.message) for f in findings]
     assert all(f.severity == severity for f in findings)
     assert any(message in f.message for f in findings), [f.message for f in findings]
     assert all(f.file == file and f.fix for f in findings)
@@ -74,4 +74,4 @@ def test_the_kit_rules_have_no_findings() -> None:
     for path in sorted((root / "rules").glob("*.yaml")):
         rules = parse_rule_file(path, load_yaml(path))
         ctx = RuleContext(file=path.name, inventory=inventory)
-        assert [f.line() for c in checks_for("rules", groups=["core"]) for f in c(rules, ctx)] == []
+        assert [(f.check, f.message) for c in checks_for("rules", groups=["core"]) for f in c(rules, ctx)] == []

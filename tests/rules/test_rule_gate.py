@@ -26,14 +26,17 @@ def _copy(pytester: pytest.Pytester, source: Path, name: str) -> Path:
 
 
 def test_the_kit_passes_the_rule_gate(pytester: pytest.Pytester) -> None:
-    _copy(pytester, KIT, "monitoring")
+    pytester.mkdir("manifests")
+    _copy(pytester, KIT, "manifests/monitoring")  # the kit's layout: its own files use the kit's inventory
     verdict = pytester.path / "verdict.json"
-    result = pytester.runpytest("--artemis-rules", "monitoring", "--artemis-verdict", str(verdict), "-p",
+    result = pytester.runpytest("--artemis-rules", "manifests/monitoring", "--artemis-verdict", str(verdict), "-p",
                                 "no:cacheprovider", "-rA")
     outcomes = result.parseoutcomes()
     assert "failed" not in outcomes and outcomes["passed"] >= 18, result.stdout.str()
-    result.stdout.fnmatch_lines(["*prometheus.yml::promtool-check-config*", "*artemis-alerts.yaml::alert-coverage*",
+    result.stdout.fnmatch_lines(["*prometheus.yml::promtool-check-config*",
+                                 "*artemis-alerts.yaml::alert-coverage[[]manifests/monitoring[]]*",
                                  "*unit[[]security breach*"])
+    assert "known-series" not in result.stdout.str()  # every file was checked: nothing to say
     data = _verdict(verdict)
     coverage = [m for m in data["measurements"] if m["name"] == "alert_coverage_percent"]
     assert coverage and coverage[0]["value"] == 100.0 and coverage[0]["details"]["alerts"] == 7
@@ -45,7 +48,7 @@ def test_broken_yaml_is_one_failing_item_naming_the_line(pytester: pytest.Pytest
     shutil.copy(data_dir / "rules" / "broken.yaml", rules / "broken.yaml")
     shutil.copy(data_dir / "rules" / "clean.yaml", rules / "clean.yaml")
     result = pytester.runpytest("--artemis-rules", "rules", "--artemis-ignore-check", "rule-alert-untested",
-                                "-p", "no:cacheprovider")
+                                "--artemis-ignore-check", "rule-unknown-series", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines(["*rule-yaml-invalid*broken.yaml line * column *: not valid YAML*"])
 
@@ -55,7 +58,7 @@ def test_each_promtool_test_group_is_its_own_item_with_promtool_message(
 ) -> None:
     _copy(pytester, data_dir / "rules" / "unit", "unit")
     result = pytester.runpytest("--artemis-rules", "unit", "--artemis-ignore-check", "rule-alert-untested",
-                                "-p", "no:cacheprovider", "-rA")
+                                "--artemis-ignore-check", "rule-unknown-series", "-p", "no:cacheprovider", "-rA")
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines([
         "*promtool-unit-test: test group 'shop down expectation that is wrong' failed:*",
@@ -72,9 +75,13 @@ def test_alert_coverage_below_the_baseline_fails_naming_the_untested_alert(
     verdict = pytester.path / "verdict.json"
     result = pytester.runpytest("--artemis-rules", "unit", "--artemis-verdict", str(verdict), "-p",
                                 "no:cacheprovider", "-k", "coverage")
-    result.assert_outcomes(failed=1, deselected=4)
-    untested = "*rule-alert-untested*alert ShopSlow has no promtool alert_rule_test (coverage 50% < baseline 100%)*"
-    result.stdout.fnmatch_lines([untested])
+    result.assert_outcomes(failed=1, deselected=5)
+    result.stdout.fnmatch_lines([
+        ("*[[]critical[]] rule-alert-untested: alert coverage of unit 50% < baseline 100% (1 of 2 alerts in 1 rule "
+        "file(s) unit-tested)"),
+        "unit/rules/shop.yaml alert/ShopSlow",
+        "*[[]info[]] rule-alert-untested: alert ShopSlow has no promtool alert_rule_test",
+    ])
     (measurement,) = _verdict(verdict)["measurements"]
     assert measurement["value"] == 50.0 and measurement["passed"] is False
     assert measurement["details"]["untested"] == ["ShopSlow"]
@@ -87,7 +94,7 @@ def test_a_lower_coverage_baseline_lets_half_tested_rules_pass(pytester: pytest.
                       "alert_coverage_percent: 50}\n")
     result = pytester.runpytest("--artemis-rules", "unit", "--artemis-baselines", "baselines.yaml", "-p",
                                 "no:cacheprovider", "-k", "coverage")
-    result.assert_outcomes(passed=1, deselected=4)
+    result.assert_outcomes(passed=1, deselected=5)
 
 
 def test_a_prometheus_config_is_checked_with_promtool(pytester: pytest.Pytester) -> None:
@@ -113,7 +120,7 @@ def test_findings_reach_the_verdict_file_in_the_finding_shape(pytester: pytest.P
     _copy(pytester, data_dir / "rules" / "bad_promql.yaml", "bad.yaml")
     verdict = pytester.path / "verdict.json"
     result = pytester.runpytest("--artemis-rules", "bad.yaml", "--artemis-verdict", str(verdict), "-p",
-                                "no:cacheprovider")
+                                "no:cacheprovider", "--artemis-ignore-check", "rule-unknown-series")
     result.assert_outcomes(failed=2)  # promtool and the PromQL check both reject it
     checks = {f["check"]: f for f in _verdict(verdict)["findings"]}
     assert set(checks) == {"promtool-check-rules", "rule-promql-invalid"}
@@ -124,18 +131,18 @@ def test_findings_reach_the_verdict_file_in_the_finding_shape(pytester: pytest.P
 
 def test_warnings_fail_the_gate_only_with_fail_on_warning(pytester: pytest.Pytester, data_dir: Path) -> None:
     _copy(pytester, data_dir / "rules" / "record_name.yaml", "naming.yaml")
-    pytester.runpytest("--artemis-rules", "naming.yaml", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest("--artemis-rules", "naming.yaml", "-p", "no:cacheprovider").assert_outcomes(passed=3)
     strict = pytester.runpytest("--artemis-rules", "naming.yaml", "--artemis-fail-on", "warning", "-p",
                                 "no:cacheprovider")
-    strict.assert_outcomes(passed=1, failed=1)
+    strict.assert_outcomes(passed=2, failed=1)  # known-series says info only: it fails nothing
     strict.stdout.fnmatch_lines(["*[[]warning[]] rule-record-name: name 'requests_rate5m'*"])
 
 
 def test_an_inventory_file_makes_third_party_series_known(pytester: pytest.Pytester, data_dir: Path) -> None:
     _copy(pytester, data_dir / "rules" / "unknown_series.yaml", "shop.yaml")
-    pytester.makefile(".txt", metrics="# TYPE shop_orders counter\nshop_orders_total 3\n")
+    pytester.makefile(".txt", metrics="# TYPE shop_orders counter\nshop_orders_total 3\n", other="other_total\n")
     args = ["--artemis-rules", "shop.yaml", "--artemis-fail-on", "warning", "-p", "no:cacheprovider"]
-    pytester.runpytest(*args).assert_outcomes(passed=1, failed=1)
+    pytester.runpytest(*args, "--artemis-metric-inventory", "other.txt").assert_outcomes(passed=1, failed=1)
     pytester.runpytest(*args, "--artemis-metric-inventory", "metrics.txt").assert_outcomes(passed=2)
 
 
@@ -145,7 +152,7 @@ def test_without_promtool_the_promtool_items_are_skipped_with_how_to_install(
     _copy(pytester, data_dir / "rules" / "clean.yaml", "clean.yaml")
     monkeypatch.setenv("PATH", str(pytester.path))
     result = pytester.runpytest("--artemis-rules", "clean.yaml", "--artemis-ignore-check", "rule-alert-untested",
-                                "-p", "no:cacheprovider", "-rs")
+                                "--artemis-ignore-check", "rule-unknown-series", "-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*promtool not found on PATH; install Prometheus*"])
 
@@ -155,10 +162,11 @@ def test_prometheus_rule_objects_are_gated_like_rule_files(pytester: pytest.Pyte
     shutil.copy(data_dir / "rules" / "prometheusrule.yaml", crd / "prometheusrule.yaml")
     shutil.copy(data_dir / "rules" / "deployment.yaml", crd / "deployment.yaml")
     result = pytester.runpytest("--artemis-rules", "crd", "--artemis-ignore-check", "rule-alert-untested",
+                                "--artemis-ignore-check", "rule-unknown-series", "--artemis-fail-on", "warning",
                                 "-p", "no:cacheprovider", "-rA")
     result.assert_outcomes(passed=1, failed=1)  # deployment.yaml (other manifests) is not collected
     result.stdout.fnmatch_lines([
-        "*rule-alert-severity: labels.severity missing*",
+        "*[[]warning[]] rule-alert-severity: labels.severity missing*",
         "PASSED crd/prometheusrule.yaml::promtool-check-rules",
         "FAILED crd/prometheusrule.yaml::checks*",
     ])

@@ -2,6 +2,9 @@
 
 Each check takes a :class:`~pytest_artemis.checks.dashboards.model.Dashboard` and a
 :class:`DashboardContext` and returns findings; the dashboard gate item runs them all and fails once.
+Checks beyond what Grafana's dashboard model and Prometheus' PromQL parser enforce are opinions and say
+why in ``why``. Queries are read the way Grafana sends them: template variables filled in from the
+dashboard, log queries of a Loki datasource (also through ``__inputs``) left alone.
 """
 
 from __future__ import annotations
@@ -35,10 +38,14 @@ _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 @dataclass(frozen=True)
 class DashboardContext:
-    """What the checks of one dashboard need besides the dashboard: display path and inventory."""
+    """What the checks of one dashboard need besides the dashboard: display path and inventory.
+
+    ``inventory`` is None when no source can know the dashboard's series (no inventory given, no
+    Prometheus, not the kit's dashboard): the unknown-series check then does not run for it.
+    """
 
     file: str
-    inventory: Inventory
+    inventory: Inventory | None
 
 
 def finding(check_id: str, ctx: DashboardContext, message: str, panel: Panel | None = None, *,
@@ -59,7 +66,9 @@ def schema_valid(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Findin
 
 
 @check("dashboard-uid-missing", area="dashboards", target="dashboard", severity="warning",
-       fix="set a stable 'uid' so links and provisioning survive re-imports")
+       fix="set a stable 'uid' so links and provisioning survive re-imports",
+       why="Grafana makes up a uid on import; links, playlists and provisioned copies then break on the next "
+           "import.")
 def uid_missing(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """The dashboard has no uid, so every import creates a new dashboard with new links."""
     if not dashboard.document.get("uid"):
@@ -67,7 +76,9 @@ def uid_missing(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding
 
 
 @check("dashboard-panel-id-duplicate", area="dashboards", target="panel", severity="critical",
-       fix="give every panel (rows and nested panels included) its own id")
+       fix="give every panel (rows and nested panels included) its own id",
+       why="Grafana renumbers one of the panels on load, so panel links (viewPanel=ID), embedded panels and "
+           "repeats point at the wrong one. Dashboards Grafana exported never have it.")
 def duplicate_ids(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """Two panels share an id; Grafana then edits, links and repeats the wrong one."""
     seen: dict[object, Panel] = {}
@@ -81,7 +92,9 @@ def duplicate_ids(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Findi
 
 
 @check("dashboard-gridpos-out-of-bounds", area="dashboards", target="panel", severity="critical",
-       fix="keep x >= 0, w >= 1, h >= 1 and x + w <= 24 (old rows: span 1..12)")
+       fix="keep x >= 0, w >= 1, h >= 1 and x + w <= 24 (old rows: span 1..12)",
+       why="Grafana clamps such a panel into its 24-column grid, so what is shown is not what the file says (a "
+           "hand edit gone wrong). Dashboards Grafana exported never have it.")
 def grid_bounds(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """A panel lies outside the 24-column grid (or has no gridPos in the panels model)."""
     for panel in dashboard.panels():
@@ -116,7 +129,9 @@ def _box(panel: Panel) -> tuple[int, int, int, int] | None:
 
 
 @check("dashboard-panel-overlap", area="dashboards", target="panel", severity="critical",
-       fix="move or resize the panels so their gridPos rectangles do not intersect")
+       fix="move or resize the panels so their gridPos rectangles do not intersect",
+       why="Grafana pushes overlapping panels down, so the layout shown is not the one in the file (a hand edit or "
+           "merge gone wrong). Dashboards Grafana exported never have it.")
 def overlaps(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """Two panels of the same layout (top level, or one collapsed row) overlap."""
     placed: dict[str, list[tuple[Panel, tuple[int, int, int, int]]]] = {}
@@ -136,29 +151,39 @@ def overlaps(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
 @check("dashboard-query-invalid", area="dashboards", target="panel", severity="critical",
        fix="correct the PromQL; try it in Grafana's Explore view")
 def query_parses(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
-    """A panel's Prometheus query is not valid PromQL (Grafana variables substituted)."""
+    """A panel's Prometheus query is not valid PromQL, however its Grafana variables are filled in."""
+    values = dashboard.variable_values()
     for panel, target in dashboard.prometheus_queries():
+        readings = promql.query_candidates(target.expr or "", values)
+        if any(promql.parses(reading) for reading in readings):
+            continue
         try:
-            promql.parse(promql.expand_grafana_variables(target.expr or ""))
+            promql.parse(readings[0])
         except RuleError as err:
             yield finding("dashboard-query-invalid", ctx,
                           f"query {target.ref_id} does not parse: {err} in {target.expr!r}", panel)
 
 
 @check("dashboard-query-unknown-series", area="dashboards", target="panel", severity="warning",
-       fix="use a recording rule or metric that exists, or list the metric in a metric inventory file")
+       fix="use a recording rule or metric that exists, or list the metric in a metric inventory file",
+       why="A misspelt or renamed metric leaves a panel empty, which looks like 'all quiet'. Judged only against a "
+           "source that can know the names (--artemis-metric-inventory, --artemis-prometheus, the kit's inventory "
+           "for the kit's dashboard); other dashboards are not checked and the gate says so once.")
 def query_series_known(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
-    """A panel query reads a series that no rule produces and no metric inventory lists."""
+    """A panel query reads a series that no rule produces and the series source (inventory, Prometheus) does not know."""
+    if ctx.inventory is None:
+        return  # no source can know this dashboard's series: said once per gate, not per panel
+    values = dashboard.variable_values()
     for panel, target in dashboard.prometheus_queries():
         try:
-            names = promql.series_names(promql.expand_grafana_variables(target.expr or ""))
+            names = promql.query_series_names(target.expr or "", values)
         except RuleError:
             continue  # reported by dashboard-query-invalid
         unknown = sorted(n for n in names if not ctx.inventory.knows(n))
         if unknown:
             yield finding("dashboard-query-unknown-series", ctx,
                           f"query {target.ref_id} reads unknown series {', '.join(unknown)} "
-                          "(not produced by a rule, not in the metric inventory)", panel)
+                          f"(not produced by a rule, not in {ctx.inventory.described})", panel)
 
 
 def _hardcoded(ref: object) -> str | None:
@@ -169,7 +194,9 @@ def _hardcoded(ref: object) -> str | None:
 
 
 @check("dashboard-datasource-hardcoded", area="dashboards", target="panel", severity="warning",
-       fix="add a datasource template variable and use {\"uid\": \"${datasource}\"}")
+       fix="add a datasource template variable and use {\"uid\": \"${datasource}\"}",
+       why="A fixed datasource uid exists in one Grafana only: the dashboard shows nothing in staging, in another "
+           "organisation or after a datasource is recreated.")
 def datasource_variable(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """A panel or query names a fixed datasource uid instead of a datasource variable."""
     for panel in dashboard.panels():
@@ -186,7 +213,8 @@ def datasource_variable(dashboard: Dashboard, ctx: DashboardContext) -> Iterator
 
 
 @check("dashboard-unit-missing", area="dashboards", target="panel", severity="warning",
-       fix="set fieldConfig.defaults.unit (e.g. percent, ms, reqps, or none for plain numbers)")
+       fix="set fieldConfig.defaults.unit (e.g. percent, ms, reqps, or none for plain numbers)",
+       why="Without a unit 0.25 may be seconds, a ratio or requests: the reader has to guess.")
 def unit_set(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """A stat, gauge, bar gauge or time series panel has no unit."""
     for panel in dashboard.panels():
@@ -206,7 +234,9 @@ def refresh_seconds(value: object) -> float | None:
 
 
 @check("dashboard-refresh-interval", area="dashboards", target="dashboard", severity="warning",
-       fix="set 'refresh' to 5s or slower (e.g. \"5s\", \"30s\", \"1m\")")
+       fix="set 'refresh' to 5s or slower (e.g. \"5s\", \"30s\", \"1m\")",
+       why="A dashboard on a wall screen without auto-refresh goes stale; one refreshing faster than 5 s loads "
+           "Prometheus for no new data (Grafana's default min_refresh_interval).")
 def refresh_interval(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """The dashboard has no auto-refresh, or refreshes faster than every 5 s."""
     value = dashboard.document.get("refresh")

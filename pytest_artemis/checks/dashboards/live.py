@@ -1,8 +1,9 @@
 """The online dashboard check: every Prometheus query of a dashboard returns data from a live server.
 
-Grafana variables are replaced first (``$job`` -> ``.*`` inside a matcher, ``$__rate_interval`` -> 1m),
-so a query is asked as Grafana would ask it with "All" selected. No pytest imports: the live suite
-passes a query function (``PromClient.query``) and records the findings.
+Grafana variables are replaced first (``$job`` -> ``.*`` inside a matcher, ``$__rate_interval`` -> 1m, a
+custom or interval variable by its current value), so a query is asked as Grafana would ask it with "All"
+selected. No pytest imports: the live suite passes a query function (``PromClient.query``) and records the
+findings.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ class PanelQueryResult:
 def query_panels(dashboard: Dashboard, query: Callable[[str], Sequence[object]]) -> list[PanelQueryResult]:
     """Ask every Prometheus query of the dashboard; errors are kept per query, never raised."""
     results = []
+    values = dashboard.variable_values()
     for panel, target in dashboard.prometheus_queries():
-        expr = expand_grafana_variables(target.expr or "")
+        expr = expand_grafana_variables(target.expr or "", values)
         try:
             results.append(PanelQueryResult(panel, target.ref_id, expr, len(query(expr))))
         except ArtemisError as err:
@@ -48,7 +50,9 @@ def query_panels(dashboard: Dashboard, query: Callable[[str], Sequence[object]])
 
 
 @check("dashboard-panel-no-data", area="dashboards", target="panel", severity="critical", group="live", online=True,
-       fix="check the series names against the live /metrics and the loaded rules; add the missing rule")
+       fix="check the series names against the live /metrics and the loaded rules; add the missing rule",
+       why="A panel that shows nothing while the service runs hides an outage; run by the live monitoring suite "
+           "(-m observability) only.")
 def panels_without_data(results: Sequence[PanelQueryResult], ctx: DashboardContext) -> list[Finding]:
     """A panel query returns no series from a Prometheus scraping the live service."""
     return [

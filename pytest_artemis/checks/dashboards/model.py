@@ -2,7 +2,10 @@
 
 Handles the current model (top-level ``panels`` with ``row`` panels, collapsed rows holding their
 panels), and the old model (``rows`` with ``span``-sized panels). Each :class:`Panel` knows its
-section (row title), the overlap scope it lays out in, and its targets with their datasource type.
+section (row title), the overlap scope it lays out in, and its targets with their datasource type:
+from the reference itself, a datasource template variable, or the ``__inputs`` of a dashboard exported
+for sharing (``${DS_PROMETHEUS}``, ``${DS_LOKI}``). Library panel references (``libraryPanel``, no type of
+their own) are panels without targets.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import jsonschema
 
+from pytest_artemis.checks.rules.promql import looks_like_logql
 from pytest_artemis.errors import DashboardError
 
 __all__ = [
@@ -76,8 +80,29 @@ class Dashboard:
 
     @property
     def variables(self) -> dict[str, Mapping[str, Any]]:
-        items = (self.document.get("templating") or {}).get("list") or []
+        templating = self.document.get("templating")
+        items = (templating.get("list") or []) if isinstance(templating, Mapping) else []
         return {str(v.get("name")): v for v in items if isinstance(v, Mapping)}
+
+    @property
+    def inputs(self) -> dict[str, Mapping[str, Any]]:
+        """The ``__inputs`` of a dashboard exported for sharing, by name (``DS_PROMETHEUS``)."""
+        items = self.document.get("__inputs") or []
+        return {str(i.get("name")): i for i in items if isinstance(i, Mapping)} if isinstance(items, list) else {}
+
+    def variable_values(self) -> dict[str, str]:
+        """The current value of each template variable that has a single one (custom, constant, interval ...)."""
+        values: dict[str, str] = {}
+        for name, variable in self.variables.items():
+            current = variable.get("current")
+            value = current.get("value") if isinstance(current, Mapping) else None
+            if value is None and variable.get("type") in ("constant", "textbox"):
+                value = variable.get("query")
+            if isinstance(value, list) and len(value) == 1:
+                value = value[0]
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                values[name] = str(value)
+        return values
 
     def datasource_type(self, ref: Any) -> str:
         """The datasource type of a panel/target datasource reference ("" when unknown)."""
@@ -89,6 +114,8 @@ class Dashboard:
             variable = self.variables[name]
             if variable.get("type") == "datasource":
                 return str(variable.get("query") or "")
+        if name and name in self.inputs:
+            return str(self.inputs[name].get("pluginId") or "")
         return ""
 
     def panels(self) -> list[Panel]:
@@ -132,13 +159,15 @@ class Dashboard:
                      tuple(targets))
 
     def prometheus_queries(self) -> list[tuple[Panel, Target]]:
-        """(panel, target) of every PromQL query (targets with an expr on a non-Loki datasource)."""
+        """(panel, target) of every PromQL query Grafana runs: a visible target with an expr on a Prometheus
+        datasource, or on one of unknown type unless the expr is a log query (LogQL line filters, parsers)."""
         return [
             (panel, target)
             for panel in self.panels()
             for target in panel.targets
-            if target.expr and target.expr.strip() and target.datasource_type in ("", "prometheus")
-            and not target.raw.get("hide")
+            if target.expr and target.expr.strip() and not target.raw.get("hide")
+            and (target.datasource_type == "prometheus"
+                 or (target.datasource_type == "" and not looks_like_logql(target.expr)))
         ]
 
 

@@ -20,6 +20,9 @@ __all__ = ["PALETTE_COLOURS", "THEME_TAG", "wants_theme"]
 #: Dashboards carrying this tag are held to the theme.
 THEME_TAG = "artemis"
 PALETTE_COLOURS = frozenset(c.lower() for c in (theme.GREEN, theme.YELLOW, theme.RED))
+#: Why the theme checks exist (they are opinions: the kit's look, not Grafana's rules).
+THEME_WHY = ("The kit's Command Center look (the seed's sections, terms, palette and 5 s refresh); only dashboards "
+             "tagged 'artemis' are held to it, so no other dashboard needs to turn them off.")
 _TERMS = {plain: re.compile(rf"\b{re.escape(plain)}\b", re.IGNORECASE) for plain in theme.TERMINOLOGY}
 
 
@@ -29,7 +32,8 @@ def wants_theme(dashboard: Dashboard) -> bool:
 
 
 @check("dashboard-theme-sections", area="dashboards", target="dashboard", severity="warning", group="theme",
-       fix="use rows titled, in order: " + ", ".join(theme.DASHBOARD_SECTIONS))
+       fix="use rows titled, in order: " + ", ".join(theme.DASHBOARD_SECTIONS),
+       why=THEME_WHY)
 def sections(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """The dashboard's rows are not the Command Center sections in their order."""
     rows = [p.title for p in dashboard.panels() if p.type == "row"]
@@ -40,7 +44,8 @@ def sections(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
 
 
 @check("dashboard-theme-terminology", area="dashboards", target="panel", severity="warning", group="theme",
-       fix="use the Artemis term from the theme's terminology")
+       fix="use the Artemis term from the theme's terminology",
+       why=THEME_WHY)
 def terminology(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """A panel title uses a plain term the theme renames (e.g. Error Rate -> Mission Failure Rate)."""
     for panel in dashboard.panels():
@@ -52,7 +57,8 @@ def terminology(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding
 
 
 @check("dashboard-theme-palette", area="dashboards", target="panel", severity="warning", group="theme",
-       fix=f"use the palette: {theme.GREEN} nominal, {theme.YELLOW} warning, {theme.RED} critical")
+       fix=f"use the palette: {theme.GREEN} nominal, {theme.YELLOW} warning, {theme.RED} critical",
+       why=THEME_WHY)
 def palette(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """A threshold colour is outside the seed palette."""
     for panel in dashboard.panels():
@@ -66,7 +72,8 @@ def palette(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
 
 
 @check("dashboard-theme-refresh", area="dashboards", target="dashboard", severity="warning", group="theme",
-       fix="set 'refresh' to \"5s\" (the Command Center updates every 5 seconds)")
+       fix="set 'refresh' to \"5s\" (the Command Center updates every 5 seconds)",
+       why=THEME_WHY)
 def refresh(dashboard: Dashboard, ctx: DashboardContext) -> Iterator[Finding]:
     """The Command Center does not refresh every 5 seconds."""
     value = dashboard.document.get("refresh")

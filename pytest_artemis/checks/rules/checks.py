@@ -1,7 +1,8 @@
 """Python-side checks of Prometheus rule files (area ``rules``, group ``core``).
 
 Each check takes a parsed :class:`~pytest_artemis.checks.rules.model.RuleFile` and a
-:class:`RuleContext` and returns findings; the rule gate item runs them all and fails once.
+:class:`RuleContext` and returns findings; the rule gate item runs them all and fails once. Checks that go
+beyond what promtool enforces are opinions: they say why in ``why`` and none of them is critical.
 """
 
 from __future__ import annotations
@@ -23,14 +24,20 @@ __all__ = ["ALERT_SEVERITIES", "RECORD_NAME", "RuleContext", "finding"]
 ALERT_SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 #: level:metric[:operations], each part a Prometheus name fragment.
 RECORD_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z0-9_]+)?$")
+#: A duration of zero ("0", "0s", "0m", "0h0m") in Prometheus' duration syntax.
+ZERO_DURATION = re.compile(r"^(0+(ms|s|m|h|d|w|y)?)+$")
 
 
 @dataclass(frozen=True)
 class RuleContext:
-    """What the checks of one rule file need besides the file: its display path and the inventory."""
+    """What the checks of one rule file need besides the file: its display path and the inventory.
+
+    ``inventory`` is None when no source can know the file's series (no inventory given, no Prometheus,
+    not the kit's file): the unknown-series check then does not run for the file.
+    """
 
     file: str
-    inventory: Inventory
+    inventory: Inventory | None
 
 
 def finding(check_id: str, ctx: RuleContext, message: str, rule: Rule | None = None, *,
@@ -69,7 +76,9 @@ def promql_parses(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
 
 
 @check("rule-record-name", area="rules", target="recording rule", severity="warning",
-       fix="name recording rules level:metric:operations, e.g. job:http_requests:rate5m")
+       fix="name recording rules level:metric:operations, e.g. job:http_requests:rate5m",
+       why="Prometheus' naming best practice: the name says what was aggregated and how, so a dashboard or alert "
+           "reading it does not have to open the rule file. Prometheus loads any valid name.")
 def record_name(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
     """A recording rule's name does not follow level:metric:operations."""
     for rule in rules.records:
@@ -80,22 +89,27 @@ def record_name(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
                           f"[:operations] (2 or 3 non-empty parts)", rule)
 
 
-@check("rule-alert-severity", area="rules", target="alerting rule", severity="critical",
-       fix="add labels.severity with one of critical, warning, info")
+@check("rule-alert-severity", area="rules", target="alerting rule", severity="warning",
+       fix="add labels.severity with one of critical, warning, info",
+       why="Alertmanager routes and inhibits by labels; an alert without a severity reaches whatever the default "
+           "route says. Another value (kube-prometheus' 'none', 'page') is a routing convention, not an error: "
+           "info.")
 def alert_severity(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
-    """An alert has no severity label, or one outside critical, warning, info."""
+    """An alert has no severity label (warning), or one outside critical, warning, info (info)."""
     for rule in rules.alerts:
         severity = rule.labels.get("severity")
         if severity is None:
             yield finding("rule-alert-severity", ctx, "labels.severity missing; expected one of "
                           + ", ".join(ALERT_SEVERITIES), rule)
         elif severity not in ALERT_SEVERITIES:
-            yield finding("rule-alert-severity", ctx, f"labels.severity is {severity!r}; expected one of "
-                          + ", ".join(ALERT_SEVERITIES), rule)
+            yield finding("rule-alert-severity", ctx, f"labels.severity is {severity!r}; the gate knows "
+                          + ", ".join(ALERT_SEVERITIES), rule, severity="info")
 
 
 @check("rule-alert-annotations", area="rules", target="alerting rule", severity="warning",
-       fix="add annotations.summary (one line) and annotations.description (what is wrong, what to do)")
+       fix="add annotations.summary (one line) and annotations.description (what is wrong, what to do)",
+       why="The notification shows the annotations: without summary and description the responder gets an "
+           "alert name and labels only.")
 def alert_annotations(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
     """An alert lacks the summary or description annotation."""
     for rule in rules.alerts:
@@ -105,16 +119,21 @@ def alert_annotations(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
 
 
 @check("rule-alert-for-missing", area="rules", target="alerting rule", severity="warning",
-       fix="add 'for: 1m' (or longer) so one bad scrape does not page anybody")
+       fix="add 'for: 1m' (or longer) so one bad scrape does not page anybody",
+       why="A critical alert without 'for' pages on a single evaluation, so one failed scrape or a restart wakes "
+           "somebody up.")
 def critical_for(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
-    """A critical alert has no 'for' duration and pages on a single evaluation."""
+    """A critical alert has no 'for' duration (or 'for: 0m') and pages on a single evaluation."""
     for rule in rules.alerts:
-        if rule.labels.get("severity") == "critical" and rule.for_ in (None, "0", "0s"):
-            yield finding("rule-alert-for-missing", ctx, "severity critical but no 'for' duration", rule)
+        if rule.labels.get("severity") == "critical" and (rule.for_ is None or ZERO_DURATION.match(rule.for_)):
+            said = "no 'for' duration" if rule.for_ is None else f"'for: {rule.for_}'"
+            yield finding("rule-alert-for-missing", ctx, f"severity critical but {said}", rule)
 
 
 @check("rule-alert-runbook-missing", area="rules", target="alerting rule", severity="info",
-       fix="add annotations.runbook_url pointing at what the responder should do")
+       fix="add annotations.runbook_url pointing at what the responder should do",
+       why="A runbook link tells the responder what to do; many collections keep that elsewhere, so it is only "
+           "recorded (info).")
 def alert_runbook(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
     """An alert has no runbook_url annotation."""
     for rule in rules.alerts:
@@ -123,7 +142,9 @@ def alert_runbook(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
 
 
 @check("rule-name-duplicate", area="rules", target="rule", severity="warning",
-       fix="rename one of the rules or give them different labels")
+       fix="rename one of the rules or give them different labels",
+       why="Two rules writing the same series overwrite each other's samples; promtool only lints this "
+           "(--lint=duplicate-rules) and still loads the file.")
 def duplicates(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
     """Two rules in a file share a name and labels, so they write the same series."""
     seen: dict[tuple[str, str, tuple[tuple[str, str], ...]], Rule] = {}
@@ -137,9 +158,15 @@ def duplicates(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
 
 
 @check("rule-unknown-series", area="rules", target="rule", severity="warning",
-       fix="fix the metric name, add the recording rule that produces it, or list it in a metric inventory file")
+       fix="fix the metric name, add the recording rule that produces it, or list it in a metric inventory file",
+       why="A misspelt or renamed metric makes a rule silently evaluate to nothing, so its alert never fires. "
+           "Judged only against a source that can know the names (--artemis-metric-inventory, "
+           "--artemis-prometheus, the kit's inventory for the kit's files); other files are not checked and the "
+           "gate says so once.")
 def unknown_series(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
-    """A rule reads a series that no rule produces and no metric inventory lists."""
+    """A rule reads a series that no rule produces and the series source (inventory, Prometheus) does not know."""
+    if ctx.inventory is None:
+        return  # no source can know this file's series: said once per gate, not per rule
     inventory = ctx.inventory.with_records(r.name for r in rules.records)
     for rule in rules.rules:
         try:
@@ -150,7 +177,7 @@ def unknown_series(rules: RuleFile, ctx: RuleContext) -> Iterator[Finding]:
         if unknown:
             yield finding("rule-unknown-series", ctx,
                           "reads unknown series " + ", ".join(unknown)
-                          + " (not produced by a rule, not in the metric inventory)", rule)
+                          + f" (not produced by a rule, not in {inventory.described})", rule)
 
 
 @check("rule-yaml-invalid", area="rules", target="file", severity="critical", group="file",
