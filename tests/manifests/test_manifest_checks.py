@@ -49,7 +49,7 @@ CASES = [
     ("pdb-missing.yaml", "pdb-missing", "warning", "Deployment/web"),
     ("pdb-missing-replicas-unset.yaml", "pdb-missing", "warning", "Deployment/web"),
     ("pdb-missing-selector-mismatch.yaml", "pdb-missing", "warning", "Deployment/web"),
-    ("pdb-blocks-eviction.yaml", "pdb-blocks-eviction", "critical", "PodDisruptionBudget/web"),
+    ("pdb-blocks-eviction.yaml", "pdb-blocks-eviction", "warning", "PodDisruptionBudget/web"),
     ("service-selector-no-match.yaml", "service-selector-no-match", "critical", "Service/web"),
     ("service-target-port-missing.yaml", "service-target-port-missing", "critical", "Service/web"),
     ("networkpolicy-missing.yaml", "networkpolicy-missing", "warning", "Deployment/web"),

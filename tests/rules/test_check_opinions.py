@@ -1,5 +1,5 @@
-"""Opinions are labelled: every rules and dashboards check beyond what the real tool enforces says why and how
-to turn it off in docs/checks.md, and its default severity matches its weight."""
+"""Opinions are labelled: every manifests, rules and dashboards check beyond what the real tool enforces says why
+and how to turn it off in docs/checks.md, and its default severity matches its weight."""
 
 from __future__ import annotations
 
@@ -9,18 +9,21 @@ from pathlib import Path
 import pytest
 
 import pytest_artemis.checks.dashboards
+import pytest_artemis.checks.manifests
 import pytest_artemis.checks.rules  # noqa: F401 - the areas register their checks on import
 from pytest_artemis.checks.registry import REGISTRY, checks_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "checks.md"
-#: What promtool, Prometheus' PromQL parser or Grafana's dashboard model reject: the real tool's rules.
+#: What promtool, Prometheus' PromQL parser, Grafana's dashboard model or the Kubernetes API reject (or a file
+#: the real tool cannot read at all): the real tool's rules.
 TOOL_BACKED = frozenset({
     "promtool-check-config", "promtool-check-rules", "promtool-unit-test", "rule-yaml-invalid",
     "rule-structure-invalid", "rule-promql-invalid", "dashboard-json-invalid", "dashboard-schema",
-    "dashboard-query-invalid",
+    "dashboard-query-invalid", "schema", "manifest-unreadable", "manifest-no-objects", "selector-labels-mismatch",
 })
-OPINIONS = sorted(c.id for area in ("rules", "dashboards") for c in checks_for(area) if c.id not in TOOL_BACKED)
+AREAS = ("manifests", "rules", "dashboards")
+OPINIONS = sorted(c.id for area in AREAS for c in checks_for(area) if c.id not in TOOL_BACKED)
 
 
 def _generator() -> object:
@@ -49,6 +52,13 @@ def test_what_the_real_tool_rejects_is_not_labelled_an_opinion(check_id: str) ->
     pytest.param("rule-alert-severity", "warning", id="a missing severity label is a warning, another value info"),
     pytest.param("rule-unknown-series", "warning", id="an unknown series is a warning"),
     pytest.param("dashboard-query-unknown-series", "warning", id="an unknown panel series is a warning"),
+    pytest.param("probe-readiness-missing", "critical", id="no readiness probe breaks a release"),
+    pytest.param("security-privileged", "critical", id="a privileged container is critical"),
+    pytest.param("secret-in-env", "critical", id="a secret in plain env is critical"),
+    pytest.param("service-selector-no-match", "critical", id="a Service with no endpoints is critical"),
+    pytest.param("pdb-blocks-eviction", "warning", id="a budget that blocks drains is a warning: the release runs"),
+    pytest.param("probe-startup-missing", "info", id="no startup probe is advisory"),
+    pytest.param("resources-requests-from-limits", "info", id="requests copied from limits is advisory"),
 ])
 def test_an_opinions_default_severity_matches_its_weight(check_id: str, severity: str) -> None:
     assert REGISTRY[check_id].severity == severity
@@ -59,3 +69,16 @@ def test_no_unit_test_is_a_coverage_figure_of_the_gate_path_not_a_finding_per_al
     assert (registered.group, registered.target) == ("coverage", "rules gate path")
     rule_opinions = [c for c in checks_for("rules", groups=["core"]) if c.opinion]
     assert rule_opinions and all(c.severity != "critical" for c in rule_opinions)
+
+
+@pytest.mark.parametrize("area", AREAS)
+def test_every_area_labels_its_opinions(area: str) -> None:
+    assert any(c.opinion for c in checks_for(area)), f"no {area} check is labelled an opinion"
+
+
+def test_docs_list_each_areas_opinions_under_its_own_heading() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    for area in AREAS:
+        section = text.split(f"### {area}: opinions", 1)[1].split("\n## ", 1)[0]
+        rows = {line.split("`")[1] for line in section.splitlines() if line.startswith("| `")}
+        assert rows == {c.id for c in checks_for(area) if c.opinion}, area

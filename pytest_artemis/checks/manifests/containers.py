@@ -27,7 +27,10 @@ def image_tag(image: str) -> tuple[str | None, bool]:
 
 
 @check("image-tag-mutable", area="manifests", target="workload", severity="critical",
-       fix="use an immutable tag (a version such as 1.4.2) or pin the digest (image@sha256:...)")
+       fix="use an immutable tag (a version such as 1.4.2) or pin the digest (image@sha256:...)",
+       why="Kubernetes' configuration best practices advise against :latest in production: what a node pulls "
+           "changes without a deploy, nodes end up running different builds, and rolling back to the same tag "
+           "restores nothing. The API accepts any image reference.")
 def image_tag_mutable(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container image has no tag or uses latest: what runs changes without a deploy."""
     for container in obj.containers():
@@ -42,7 +45,10 @@ def image_tag_mutable(obj: ManifestObject, ctx: CheckContext) -> Iterator[Findin
 
 
 @check("image-pull-policy", area="manifests", target="workload", severity="warning",
-       fix="set imagePullPolicy: IfNotPresent with an immutable tag or digest (Always only for mutable tags)")
+       fix="set imagePullPolicy: IfNotPresent with an immutable tag or digest (Always only for mutable tags)",
+       why="Unset, Kubernetes pulls Always for :latest or no tag and IfNotPresent otherwise; a mutable tag with "
+           "IfNotPresent leaves each node on the build it pulled first, and Never starts only where the image "
+           "was preloaded. An unset policy is only recorded (info).")
 def image_pull_policy(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """imagePullPolicy Never, or a mutable tag not pulled Always (nodes keep stale builds); unset: info."""
     for container in obj.containers():
@@ -63,7 +69,10 @@ def image_pull_policy(obj: ManifestObject, ctx: CheckContext) -> Iterator[Findin
 
 
 @check("secret-in-env", area="manifests", target="workload", severity="critical",
-       fix="move the value into a Secret and use env[].valueFrom.secretKeyRef")
+       fix="move the value into a Secret and use env[].valueFrom.secretKeyRef",
+       why="A plain env value is in the manifest, its Git history and every `kubectl get -o yaml` of the "
+           "workload, readable by whoever may read the Deployment; a Secret behind secretKeyRef keeps it out of "
+           "the spec and under its own RBAC (Polaris: sensitiveContainerEnvVar).")
 def secret_in_env(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Plain env value that looks like a secret (*_KEY, *_TOKEN, *PASSWORD*, URL with credentials)."""
     for container in obj.containers():

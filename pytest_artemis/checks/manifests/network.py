@@ -30,7 +30,10 @@ _NEAR_MISSES = 3
 
 @check("pdb-missing", area="manifests", target="Deployment, StatefulSet, ReplicaSet", severity="warning",
        fix="add a PodDisruptionBudget in the workload's namespace whose selector matches its pod labels "
-           "(e.g. maxUnavailable: 1)")
+           "(e.g. maxUnavailable: 1)",
+       why="kubectl drain, cluster upgrades and the cluster autoscaler evict through the Eviction API, which "
+           "holds back only for pods a PodDisruptionBudget covers: without one a drain may evict every replica "
+           "at once. A workload that runs one pod is not judged.")
 def pdb_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Workload that may run 2+ pods (unset replicas count) with no PodDisruptionBudget: a drain can evict all."""
     several = ctx.several_pods(obj)
@@ -49,8 +52,11 @@ def pdb_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
                                      f"its pods{why}: a drain can evict all at once")
 
 
-@check("pdb-blocks-eviction", area="manifests", target="PodDisruptionBudget", severity="critical",
-       fix="allow at least one disruption: maxUnavailable >= 1 or minAvailable < the replicas it covers")
+@check("pdb-blocks-eviction", area="manifests", target="PodDisruptionBudget", severity="warning",
+       fix="allow at least one disruption: maxUnavailable >= 1 or minAvailable < the replicas it covers",
+       why="The API accepts a budget that allows no disruption, but as the Kubernetes docs warn, a node running "
+           "one of its pods can then never be drained: node maintenance and cluster upgrades hang until someone "
+           "edits the budget. A warning: the release itself runs, and a singleton may want it on purpose.")
 def pdb_blocks_eviction(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """PodDisruptionBudget that never allows a disruption (maxUnavailable 0, minAvailable >= replicas)."""
     spec = obj.spec
@@ -72,7 +78,9 @@ def pdb_blocks_eviction(obj: ManifestObject, ctx: CheckContext) -> Iterator[Find
 
 
 @check("service-selector-no-match", area="manifests", target="Service", severity="critical",
-       fix="make spec.selector equal the pod template labels of the workload it fronts")
+       fix="make spec.selector equal the pod template labels of the workload it fronts",
+       why="The API accepts any selector; one that matches no pod template gives the Service no endpoints, so "
+           "every connection to it is refused or times out once the release is out.")
 def service_selector_no_match(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Service selector matches no pod template in its namespace: it has no endpoints."""
     selector = obj.spec.get("selector")
@@ -84,7 +92,10 @@ def service_selector_no_match(obj: ManifestObject, ctx: CheckContext) -> Iterato
 
 
 @check("service-target-port-missing", area="manifests", target="Service", severity="critical",
-       fix="set targetPort to a port name (or number) the selected containers declare")
+       fix="set targetPort to a port name (or number) the selected containers declare",
+       why="A named targetPort is looked up in the selected pods' declared container ports, and a name no pod "
+           "declares gives the Service no endpoint for that port. An undeclared number still reaches the "
+           "container (containerPort is informational), so it is a warning, most often a typo.")
 def service_target_port_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Service targetPort names a port the selected pods do not declare (undeclared number: warning)."""
     selector = obj.spec.get("selector")
@@ -114,7 +125,10 @@ def service_target_port_missing(obj: ManifestObject, ctx: CheckContext) -> Itera
 
 
 @check("networkpolicy-missing", area="manifests", target="workload", severity="warning",
-       fix="add a default-deny NetworkPolicy for the namespace plus policies allowing the flows the pods need")
+       fix="add a default-deny NetworkPolicy for the namespace plus policies allowing the flows the pods need",
+       why="Kubernetes pods are non-isolated by default and accept traffic from every pod in the cluster until "
+           "a NetworkPolicy selects them, so one compromised pod can reach them all (with a network plugin that "
+           "enforces policies).")
 def networkpolicy_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Workload's pods are selected by no NetworkPolicy: every pod in the cluster can reach them."""
     if not ctx.selecting(obj, "NetworkPolicy", "podSelector"):
@@ -132,7 +146,10 @@ def policy_types(policy: ManifestObject) -> set[str]:
 
 @check("networkpolicy-direction-open", area="manifests", target="workload", severity="warning",
        fix="add a policy for the open direction selecting the pods (policyTypes: [Egress] or [Ingress]), "
-           "e.g. a namespace default-deny with policyTypes: [Ingress, Egress]")
+           "e.g. a namespace default-deny with policyTypes: [Ingress, Egress]",
+       why="A pod is isolated only in the directions a selecting policy lists in policyTypes: an ingress-only "
+           "policy leaves egress open, so a compromised pod can reach other namespaces, the cloud metadata "
+           "endpoint and the internet.")
 def networkpolicy_direction_open(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Workload's pods are restricted by NetworkPolicies in one direction only: the other (ingress/egress) is open."""
     policies = ctx.selecting(obj, "NetworkPolicy", "podSelector")
@@ -149,7 +166,9 @@ def networkpolicy_direction_open(obj: ManifestObject, ctx: CheckContext) -> Iter
 
 
 @check("hpa-target-missing", area="manifests", target="HorizontalPodAutoscaler", severity="critical",
-       fix="point scaleTargetRef at an existing Deployment/StatefulSet (kind, name, apiVersion)")
+       fix="point scaleTargetRef at an existing Deployment/StatefulSet (kind, name, apiVersion)",
+       why="The API accepts a scaleTargetRef that names nothing; the autoscaler then only records "
+           "FailedGetScale events, so the workload stays at a fixed size and nobody notices until load arrives.")
 def hpa_target_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """HorizontalPodAutoscaler scaleTargetRef names no object in its namespace: it scales nothing."""
     ref = obj.spec.get("scaleTargetRef")

@@ -51,7 +51,10 @@ def _missing(obj: ManifestObject, check_id: str, key: str, why: str) -> Iterator
 
 
 @check("probe-readiness-missing", area="manifests", target="serving workload", severity="critical",
-       fix="add a readinessProbe (httpGet on the readiness endpoint, e.g. /health/ready)")
+       fix="add a readinessProbe (httpGet on the readiness endpoint, e.g. /health/ready)",
+       why="Without a readinessProbe the kubelet reports the container ready as soon as it starts, so the "
+           "Service sends requests to pods still booting and to pods that can no longer serve, and a rollout "
+           "removes old pods before the new ones answer.")
 def readiness_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container has no readinessProbe: it gets traffic before it can serve and while it cannot."""
     yield from _missing(obj, "probe-readiness-missing", "readinessProbe",
@@ -59,14 +62,19 @@ def readiness_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Findin
 
 
 @check("probe-liveness-missing", area="manifests", target="serving workload", severity="warning",
-       fix="add a livenessProbe (httpGet on a cheap endpoint that checks only the process, e.g. /health/live)")
+       fix="add a livenessProbe (httpGet on a cheap endpoint that checks only the process, e.g. /health/live)",
+       why="Without a livenessProbe the kubelet restarts a container only when its process exits: a deadlocked "
+           "or wedged process keeps running (out of rotation, if readiness fails) until someone deletes the "
+           "pod.")
 def liveness_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container has no livenessProbe: a hung process is never restarted."""
     yield from _missing(obj, "probe-liveness-missing", "livenessProbe", "a hung process is never restarted")
 
 
 @check("probe-startup-missing", area="manifests", target="serving workload", severity="info",
-       fix="add a startupProbe (e.g. GET /health, failureThreshold x periodSeconds >= the slowest boot)")
+       fix="add a startupProbe (e.g. GET /health, failureThreshold x periodSeconds >= the slowest boot)",
+       why="A startupProbe holds off liveness and readiness until the app has booted, so a slow start is not "
+           "killed by a guessed initialDelaySeconds; an app that boots fast does not need one, hence info.")
 def startup_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container has no startupProbe: slow starts rely on liveness initialDelaySeconds guesses."""
     yield from _missing(obj, "probe-startup-missing", "startupProbe",
@@ -75,7 +83,10 @@ def startup_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]
 
 @check("probes-identical", area="manifests", target="serving workload", severity="warning",
        fix="point liveness at a process-only endpoint (/health/live) and readiness at one that checks "
-           "dependencies (/health/ready)")
+           "dependencies (/health/ready)",
+       why="When liveness checks what readiness checks (dependencies included), a database or downstream outage "
+           "fails both and the kubelet restarts every pod at once instead of taking them out of rotation; "
+           "kube-score flags identical probes for the same reason.")
 def probes_identical(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Liveness and readiness probes use the same handler: a dependency outage restarts every pod."""
     for container in obj.containers(init=False):
@@ -97,7 +108,10 @@ def _probe_port(probe: dict[str, Any]) -> Any:
 
 
 @check("probe-port-not-exposed", area="manifests", target="serving workload", severity="critical",
-       fix="probe a port the container declares under ports (by name, e.g. port: http)")
+       fix="probe a port the container declares under ports (by name, e.g. port: http)",
+       why="The API accepts any port name, but the kubelet resolves a named probe port against the container's "
+           "ports and the probe fails when it is not there: the pod never gets ready, or restarts in a loop. An "
+           "undeclared number still reaches the container, so it is a warning.")
 def probe_port_not_exposed(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """A probe targets a named port the container does not declare (or an undeclared port number)."""
     for container in obj.containers(init=False):
@@ -124,7 +138,11 @@ def probe_port_not_exposed(obj: ManifestObject, ctx: CheckContext) -> Iterator[F
 
 @check("probe-timing", area="manifests", target="serving workload", severity="warning",
        fix="keep timeoutSeconds < periodSeconds, liveness slower to fail than readiness, and add a startupProbe "
-           "for slow boots")
+           "for slow boots",
+       why="Each probe field is valid alone but they can contradict each other: a timeout at or above the "
+           "period, a liveness probe that restarts after one failed answer, or one that fails before readiness "
+           "has taken the pod out of rotation (or before a slow start is ready) turns a brief slowdown into "
+           "restarts.")
 def probe_timing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Probe timings that contradict each other (timeout >= period, liveness kills before readiness/startup)."""
     for container in obj.containers(init=False):

@@ -26,7 +26,10 @@ def _section(container: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 @check("resources-requests-missing", area="manifests", target="workload", severity="critical",
-       fix="set resources.requests.cpu and resources.requests.memory from measured usage")
+       fix="set resources.requests.cpu and resources.requests.memory from measured usage",
+       why="The scheduler places pods by their requests: a pod that requests nothing is BestEffort QoS, packed "
+           "onto nodes blind and the first evicted under node pressure (Kubernetes docs, Pod Quality of Service "
+           "Classes). A limit counts, since Kubernetes copies it into the request.")
 def requests_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container requests no CPU or memory: the scheduler packs it blind and it is evicted first."""
     for container in obj.containers():
@@ -39,7 +42,10 @@ def requests_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding
 
 
 @check("resources-limits-missing", area="manifests", target="workload", severity="warning",
-       fix="set resources.limits.memory (and cpu) so one pod cannot starve its node")
+       fix="set resources.limits.memory (and cpu) so one pod cannot starve its node",
+       why="Without a memory limit one leaking container can use its node's memory until the kernel OOM killer "
+           "or kubelet eviction takes down its neighbours, and without a CPU limit it can take the CPU they "
+           "burst into. Teams that leave CPU limits off on purpose ignore the check.")
 def limits_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container has no CPU or memory limit: one runaway pod can starve its node."""
     for container in obj.containers():
@@ -52,7 +58,10 @@ def limits_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
 
 
 @check("resources-requests-from-limits", area="manifests", target="workload", severity="info",
-       fix="set resources.requests from measured usage (equal to the limits only on purpose, for Guaranteed QoS)")
+       fix="set resources.requests from measured usage (equal to the limits only on purpose, for Guaranteed QoS)",
+       why="With a limit and no request Kubernetes copies the limit into the request, so the scheduler reserves "
+           "the whole limit and fewer pods fit a node; often meant (Guaranteed QoS), so it is only recorded "
+           "(info).")
 def requests_from_limits(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container sets a limit but no request: Kubernetes copies the limit into the request (it reserves it all)."""
     for container in obj.containers():

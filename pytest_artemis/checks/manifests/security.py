@@ -33,7 +33,10 @@ def _containers(obj: ManifestObject) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 @check("security-run-as-root", area="manifests", target="workload", severity="critical",
-       fix="set securityContext.runAsNonRoot: true and runAsUser/runAsGroup to a non-zero id (e.g. 1000)")
+       fix="set securityContext.runAsNonRoot: true and runAsUser/runAsGroup to a non-zero id (e.g. 1000)",
+       why="Without runAsNonRoot or a non-zero runAsUser the container runs as whatever user the image names, "
+           "often root, so a container escape or a writable host mount is root on the node; the Pod Security "
+           "Standards' restricted profile requires runAsNonRoot.")
 def run_as_root(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container may run as root (runAsUser 0, or neither runAsNonRoot nor a non-zero runAsUser)."""
     pod = _context(obj.pod_spec())
@@ -49,7 +52,10 @@ def run_as_root(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
 
 
 @check("security-privilege-escalation", area="manifests", target="workload", severity="critical",
-       fix="set securityContext.allowPrivilegeEscalation: false")
+       fix="set securityContext.allowPrivilegeEscalation: false",
+       why="allowPrivilegeEscalation defaults to true, so a setuid binary in the image can gain more privileges "
+           "than the process started with (no no_new_privs); the Pod Security Standards' restricted profile "
+           "requires false.")
 def privilege_escalation(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container does not set allowPrivilegeEscalation: false (setuid binaries can gain privileges)."""
     for name, container in _containers(obj):
@@ -60,7 +66,10 @@ def privilege_escalation(obj: ManifestObject, ctx: CheckContext) -> Iterator[Fin
 
 
 @check("security-writable-root-fs", area="manifests", target="workload", severity="warning",
-       fix="set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the app writes (/tmp)")
+       fix="set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the app writes (/tmp)",
+       why="A writable root filesystem lets an intruder or a bug change the running container (drop tools, "
+           "overwrite binaries) and keeps state a restart silently loses; kube-score and Polaris recommend "
+           "readOnlyRootFilesystem, the Pod Security Standards do not require it, hence a warning.")
 def writable_root_fs(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container root filesystem is writable: an intruder can drop tools into the image."""
     for name, container in _containers(obj):
@@ -69,7 +78,10 @@ def writable_root_fs(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding
 
 
 @check("security-privileged", area="manifests", target="workload", severity="critical",
-       fix="remove securityContext.privileged (grant the one capability needed instead)")
+       fix="remove securityContext.privileged (grant the one capability needed instead)",
+       why="A privileged container has every capability and the host's devices, which amounts to root on the "
+           "node; the Pod Security Standards' baseline profile forbids it, so a namespace enforcing baseline "
+           "rejects the pod.")
 def privileged(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container runs privileged: it has every capability and the host's devices."""
     for name, container in _containers(obj):
@@ -79,7 +91,11 @@ def privileged(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
 
 
 @check("security-capabilities", area="manifests", target="workload", severity="warning",
-       fix="set securityContext.capabilities.drop: [ALL] and add back only what is needed (e.g. NET_BIND_SERVICE)")
+       fix="set securityContext.capabilities.drop: [ALL] and add back only what is needed (e.g. NET_BIND_SERVICE)",
+       why="The runtime's default capabilities (NET_RAW, SETUID, CHOWN...) are more than most apps need, and "
+           "the Pod Security Standards' restricted profile requires drop: [ALL] with at most NET_BIND_SERVICE "
+           "added back. Adding SYS_ADMIN, NET_ADMIN or the like is near-privileged access to the node: "
+           "critical.")
 def capabilities(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Container keeps default capabilities (no drop: [ALL]) or adds dangerous ones (SYS_ADMIN, NET_ADMIN...)."""
     for name, container in _containers(obj):

@@ -23,7 +23,9 @@ MIN_REPLICAS = 2
 
 
 @check("replicas-too-few", area="manifests", target="Deployment, StatefulSet, ReplicaSet", severity="warning",
-       fix="run at least 2 replicas (3 to survive a rollout and a node loss at once), or an HPA minReplicas >= 2")
+       fix="run at least 2 replicas (3 to survive a rollout and a node loss at once), or an HPA minReplicas >= 2",
+       why="With one pod every restart, eviction, node drain or failed rollout is an outage; a second replica "
+           "(or an HPA minReplicas of 2) keeps serving while one is replaced.")
 def replicas_too_few(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Workload runs fewer than 2 replicas (HPA minReplicas counts): any restart is an outage."""
     replicas = ctx.effective_replicas(obj)
@@ -34,7 +36,11 @@ def replicas_too_few(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding
 
 
 @check("rollout-strategy", area="manifests", target="Deployment", severity="warning",
-       fix="use RollingUpdate with maxUnavailable: 0 and maxSurge: 1 (or keep >= 2 pods serving)")
+       fix="use RollingUpdate with maxUnavailable: 0 and maxSurge: 1 (or keep >= 2 pods serving)",
+       why="Recreate stops every old pod before starting new ones, and a RollingUpdate whose maxUnavailable "
+           "reaches the replica count does the same: downtime on every release (all pods down: critical; "
+           "Recreate, which a stateful app may need, or fewer than 2 pods left serving: warning). Of these the "
+           "API server rejects only maxUnavailable and maxSurge both 0.")
 def rollout_strategy(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Rollout causes downtime: Recreate, or RollingUpdate whose maxUnavailable leaves < 2 pods serving."""
     strategy = mapping(obj.spec.get("strategy"))
@@ -60,7 +66,10 @@ def rollout_strategy(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding
 
 
 @check("anti-affinity-missing", area="manifests", target="Deployment, StatefulSet, ReplicaSet", severity="warning",
-       fix="add topologySpreadConstraints (zone/hostname) or a preferred podAntiAffinity on kubernetes.io/hostname")
+       fix="add topologySpreadConstraints (zone/hostname) or a preferred podAntiAffinity on kubernetes.io/hostname",
+       why="The scheduler's default topology spreading is only a soft preference, so several replicas can land "
+           "on one node and one node failure takes them all; topologySpreadConstraints or a podAntiAffinity on "
+           "kubernetes.io/hostname makes the spread explicit.")
 def anti_affinity_missing(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Multi-replica workload with neither pod anti-affinity nor topology spread: one node can hold all pods."""
     replicas = ctx.effective_replicas(obj)
@@ -99,7 +108,10 @@ def _misses_own_pods(obj: ManifestObject, term: dict[str, Any]) -> str | None:
 
 @check("anti-affinity-ineffective", area="manifests", target="Deployment, StatefulSet, ReplicaSet",
        severity="warning", fix="make the term's labelSelector match the pod template labels (e.g. the workload's "
-                               "selector.matchLabels) and leave namespaces unset")
+                               "selector.matchLabels) and leave namespaces unset",
+       why="A podAntiAffinity term counts only the pods its labelSelector and namespaces match: one that misses "
+           "the workload's own labels looks right but spreads nothing. When another term spreads the pods, or "
+           "one pod runs, it may keep other apps away on purpose: info.")
 def anti_affinity_ineffective(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """podAntiAffinity term whose selector misses the pod's own labels: it spreads none of the workload's pods."""
     terms = [(where, _misses_own_pods(obj, term)) for where, term in anti_affinity_terms(obj)]
@@ -132,7 +144,10 @@ def selector_labels_mismatch(obj: ManifestObject, ctx: CheckContext) -> Iterator
 
 
 @check("hpa-replicas-conflict", area="manifests", target="Deployment, StatefulSet, ReplicaSet", severity="warning",
-       fix="omit spec.replicas when an HPA scales the workload (or keep it within the HPA's range)")
+       fix="omit spec.replicas when an HPA scales the workload (or keep it within the HPA's range)",
+       why="The Kubernetes docs advise removing spec.replicas once an HPA scales a workload: every kubectl "
+           "apply resets the scale to the fixed value (outside the HPA's range it always fights it: warning; "
+           "inside, info). Two HPAs on one workload overwrite each other's decisions.")
 def hpa_replicas_conflict(obj: ManifestObject, ctx: CheckContext) -> Iterator[Finding]:
     """Workload fixes spec.replicas while an HPA scales it (outside its range: warning; inside: info)."""
     hpas = ctx.hpas_targeting(obj)
