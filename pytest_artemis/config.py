@@ -235,6 +235,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                parse_readable_file, metavar="FILE"),
     OptionSpec("workers", "Locust workers: 0 runs one local process, N runs a master plus N workers.",
                parse_workers, default=0, metavar="N"),
+    OptionSpec("load-mode", "Load model of the load, spike and chaos scenarios: closed (users wait for their answers) "
+               "or arrival (requests start on a fixed schedule; latency gated from the intended start).",
+               parse_choice(("closed", "arrival")), default="closed"),
     OptionSpec("locustfile", "Your own Locust file (HttpUser/FastHttpUser classes) instead of the default mix.",
                parse_readable_file, metavar="FILE"),
     OptionSpec("load-path", "Path the default user mix GETs on a target that is not the reference service "
@@ -282,6 +285,7 @@ class ArtemisConfig:
     dashboards: tuple[Path, ...] = ()
     metric_inventory: Path | None = None
     workers: int = 0
+    load_mode: str = "closed"
     locustfile: Path | None = None
     load_path: tuple[str, ...] = ()
     health_path: str | None = None

@@ -7,7 +7,11 @@ process does everything), ``master`` (runs the shape, writes Locust's CSV and HT
 
 Every process writes one JSON line per wall-clock second to ``samples-ROLE.jsonl`` in the run
 directory: users, its own CPU %, and per endpoint the request count, failures, and a histogram of
-*unrounded* response times from Locust's ``request`` event (see :mod:`pytest_artemis.load.results`).
+*unrounded* response times from Locust's ``request`` event (``h``, from the actual send) and of the same
+times from each request's intended start (``hc``: plus how late it started against its schedule, see
+:mod:`pytest_artemis.load.arrival`). In arrival mode (spec ``mode``) every process runs one
+:class:`~pytest_artemis.load.arrival.ArrivalDriver` playing its share of the schedule, and its lines also carry
+the scheduled starts it dropped that second (``dropped``) and the requests in flight (``in_flight``).
 A line ``{"event": ...}`` reports start, CPU warnings, errors and the end. SIGTERM ends the run
 gracefully (reports are still written); the run also ends at its request budget or time bound.
 
@@ -50,6 +54,7 @@ from locust.shape import LoadTestShape
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 from locust.util.load_locustfile import load_locustfile
 
+from pytest_artemis.load import arrival
 from pytest_artemis.load.locust_target import apply_target, connect_failure, redact_locust
 from pytest_artemis.load.results import Histogram
 from pytest_artemis.load.shapes import Shape
@@ -69,26 +74,29 @@ class _Interval:
     def __init__(self) -> None:
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.first = self.last = 0.0
+        self.dropped = 0
 
-    def add(self, name: str, ms: float, failed: bool, error: str) -> None:
+    def add(self, name: str, ms: float, corrected_ms: float, failed: bool, error: str) -> None:
         now = time.time()
         self.first = self.first or now
         self.last = now
         entry = self.endpoints.get(name)
         if entry is None:
-            entry = self.endpoints[name] = {"n": 0, "fail": 0, "sum": 0.0, "max": 0.0, "h": Histogram(), "errors": {}}
+            entry = self.endpoints[name] = {"n": 0, "fail": 0, "sum": 0.0, "max": 0.0, "h": Histogram(),
+                                            "hc": Histogram(), "errors": {}}
         entry["n"] += 1
         entry["sum"] += ms
         entry["max"] = max(entry["max"], ms)
         entry["h"].add(ms)
+        entry["hc"].add(corrected_ms)
         if failed:
             entry["fail"] += 1
             key = error[:160]
             entry["errors"][key] = entry["errors"].get(key, 0) + 1
 
     def as_json(self) -> dict[str, Any]:
-        return {name: {**e, "sum": round(e["sum"], 3), "max": round(e["max"], 3), "h": e["h"].as_json()}
-                for name, e in self.endpoints.items()}
+        return {name: {**e, "sum": round(e["sum"], 3), "max": round(e["max"], 3), "h": e["h"].as_json(),
+                       "hc": e["hc"].as_json()} for name, e in self.endpoints.items()}
 
 
 class _Stream:
@@ -113,7 +121,8 @@ class _Stream:
         if interval is None:
             interval = self.seconds[second] = _Interval()
         error = "" if exception is None else redact(f"{type(exception).__name__}: {exception}")
-        interval.add(redact(f"{request_type} {name}"), float(response_time or 0.0), exception is not None, error)
+        ms = float(response_time or 0.0)
+        interval.add(redact(f"{request_type} {name}"), ms, ms + arrival.lateness_ms(), exception is not None, error)
         self.sent += 1
         refused = connect_failure(exception, response)
         if refused is None:
@@ -122,6 +131,14 @@ class _Stream:
             self.down = {"since": now, "n": 1, "error": redact(f"{type(refused).__name__}: {refused}")[:160]}
         else:
             self.down["n"] += 1
+
+    def on_dropped(self) -> None:
+        """Arrival mode: a scheduled start found the in-flight bound exhausted."""
+        second = int(time.time())
+        interval = self.seconds.get(second)
+        if interval is None:
+            interval = self.seconds[second] = _Interval()
+        interval.dropped += 1
 
     def event(self, kind: str, **data: Any) -> None:
         self.fh.write(json.dumps({"event": kind, "role": self.role, "pid": os.getpid(), "time": time.time(), **data})
@@ -134,6 +151,10 @@ class _Stream:
         lag = round(sum(self.lags) / len(self.lags), 3) if self.lags else 0.0
         self.lags.clear()
         state: dict[str, Any] = {} if self.role == "master" else {"sent": self.sent, "down": self.down}
+        schedule = arrival.state.schedule
+        if schedule is not None:  # arrival mode: the connections are the users
+            users = len(schedule.workers)
+            state["in_flight"] = schedule.pending
         due = sorted(s for s in self.seconds if final or s < now)
         if not due and not final:
             due_line = {"t": now - 1, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag, "endpoints": {},
@@ -142,9 +163,10 @@ class _Stream:
             return
         for second in due:
             interval = self.seconds.pop(second)
+            dropped = {"dropped": interval.dropped} if interval.dropped else {}
             self.fh.write(json.dumps({"t": second, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag,
                                       "first": interval.first, "last": interval.last,
-                                      "endpoints": interval.as_json(), **state}) + "\n")
+                                      "endpoints": interval.as_json(), **state, **dropped}) + "\n")
 
     def loop(self) -> None:
         while True:
@@ -159,7 +181,18 @@ class _Stream:
             self.lags.append(max(0.0, time.perf_counter() - began - period) * 1000)
 
 
-def _shape_class(shape: Shape) -> type[LoadTestShape]:
+def _shape_class(shape: Shape, spec: dict[str, Any]) -> type[LoadTestShape]:
+    if spec.get("mode") == "arrival":  # one driver per process until every share is done (or the drain is over)
+        processes = max(1, int(spec.get("workers") or 0))
+
+        class ArrivalShape(LoadTestShape):
+            def tick(self) -> tuple[int, float] | None:
+                if arrival.state.done >= processes or self.get_run_time() > shape.duration + arrival.DRAIN_SECONDS:
+                    return None
+                return processes, float(processes)
+
+        return ArrivalShape
+
     class ArtemisShape(LoadTestShape):
         def tick(self) -> tuple[int, float] | None:
             return shape.tick(self.get_run_time())
@@ -279,10 +312,13 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
         return EXIT_BAD_LOCUSTFILE
     shape = Shape.from_dict(spec["shape"])
     is_worker = role.startswith("worker")
+    if spec.get("mode") == "arrival":
+        arrival.configure(spec, role, classes, stream.on_dropped)
+        classes = [arrival.ArrivalDriver]
     events = locust.events
     events.request.add_listener(stream.on_request)
     events.cpu_warning.add_listener(lambda environment, cpu_usage, **_: stream.event("cpu_warning", cpu=cpu_usage))
-    env = Environment(user_classes=classes, shape_class=None if is_worker else _shape_class(shape)(),
+    env = Environment(user_classes=classes, shape_class=None if is_worker else _shape_class(shape, spec)(),
                       host=host, events=events, stop_timeout=float(spec.get("stop_timeout", 2.0)))
     port = int(spec.get("master_port") or 0)
     runner: Any
@@ -293,6 +329,8 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     else:
         runner = env.create_worker_runner(master_host="127.0.0.1", master_port=port)
     stream.runner = runner
+    if spec.get("mode") == "arrival" and not is_worker:
+        runner.register_message(arrival.DONE_MESSAGE, arrival.on_done)
     events.init.fire(environment=env, runner=runner, web_ui=None)  # as `locust` itself does for locustfiles
     emitter = gevent.spawn(stream.loop)
     prober = gevent.spawn(stream.probe_lag)

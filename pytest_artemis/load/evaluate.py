@@ -5,6 +5,9 @@ the baseline gates and the time-window SLO where the scenario uses them, the sce
 its entry in :data:`~pytest_artemis.load.scenarios.SCENARIOS`), and the regression gate against the last
 green runs. The throughput baseline is held to what the plan's own load can reach (80 % of the planned
 requests/s), and the message says so when it was scaled. An invalid run is never stored as green.
+
+In arrival mode the latency gates judge the corrected percentiles (from each request's intended start), the
+uncorrected ones are recorded beside them, and a dropped iteration makes the run invalid like a lost worker.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ __all__ = ["REACHABLE_SHARE", "Evaluation", "evaluate", "plan_signature", "plann
 
 #: Share of the planned requests/s a healthy run reaches (ramp-up and the last partial second cost the rest).
 REACHABLE_SHARE = 0.8
-_VALIDITY = ("load-generator-saturated", "load-run-invalid")
+_VALIDITY = ("load-generator-saturated", "load-run-invalid", "load-dropped-iterations")
 
 
 @dataclass
@@ -108,9 +111,14 @@ def evaluate(run: RunResult, plan: Plan, baseline: Baseline, *, history: History
     spec = plan.spec
     ev = Evaluation()
     ev.findings += [gates.run_validity_gate(run), gates.generator_gate(run)]
+    if plan.arrival:
+        ev.findings.append(gates.dropped_iterations_gate(run))
     if spec.baseline_gates:
         limit, note = _throughput_limit(plan, baseline, own_users)
         ev.findings += gates.baseline_gates(run, baseline, throughput_limit=limit, throughput_note=note)
+    if plan.arrival:  # beside the corrected p95/p99 the gates judged (after them; at the end without them)
+        at = next((i + 1 for i, f in enumerate(ev.findings) if f.check == "load-p99"), len(ev.findings))
+        ev.findings[at:at] = gates.uncorrected_latency(run, baseline)
         for monitor in monitors if monitors is not None else window_monitors(plan, baseline):
             ev.findings.append(gates.window_gate(run, monitor))
     if spec.gates is not None:
@@ -119,6 +127,9 @@ def evaluate(run: RunResult, plan: Plan, baseline: Baseline, *, history: History
     ev.figures = {"p95_ms": total.p(95), "p99_ms": total.p(99), "error_rate_percent": total.error_rate_percent,
                   "rps": run.rps, "profile": plan.profile, "requests": total.requests,
                   "plan": plan_signature(plan, user_code), "seed": plan.seed}
+    if plan.arrival:  # p95_ms / p99_ms above are corrected
+        ev.figures.update(mode="arrival", p95_ms_uncorrected=total.p_uncorrected(95),
+                          p99_ms_uncorrected=total.p_uncorrected(99), dropped_iterations=run.dropped_iterations)
     if history is not None and not ev.invalid and total.requests:
         ev.findings.append(gates.regression_gate(history, ev.figures, **_regression_settings(baseline)))
         history.append(ev.figures, green=ev.passed)

@@ -3,7 +3,7 @@
 :class:`Exercise` is what the fixtures hand to a test. It ties the runner, the evaluation and the
 artifacts together without knowing about pytest: the fixture records :attr:`Exercise.evaluation`'s
 findings and artifacts and calls :meth:`Exercise.assert_gates`, which fails once listing every broken gate.
-A run whose figures cannot be trusted (a saturated generator, a lost worker) raises
+A run whose figures cannot be trusted (a saturated generator, a lost worker, a dropped iteration) raises
 :class:`~pytest_artemis.errors.RunInvalidError` instead: the run is invalid, not failed.
 """
 
@@ -84,7 +84,8 @@ class Exercise:
 
     def failure_report(self) -> str:
         failures = self.evaluation.failures + [f for f in self.evaluation.inconclusive
-                                               if f.check not in ("load-generator-saturated", "load-run-invalid")]
+                                               if f.check not in ("load-generator-saturated", "load-run-invalid",
+                                                                  "load-dropped-iterations")]
         if not failures:
             return ""
         judged = [f for f in self.evaluation.findings if f.status in ("pass", "fail", "inconclusive")]

@@ -4,8 +4,11 @@ A gate states the figure, the limit (with tolerance), the endpoint and the windo
 (``status``: pass, fail, or inconclusive when there is nothing, or too little, to judge). Gates never
 assert; the exercise fails the test once with all failures. Families: baseline (p95, p99, error rate,
 throughput, availability, per endpoint), the time window, regression against the last green runs
-(:mod:`~pytest_artemis.load.history`), generator health, spike/chaos recovery, scalability knee and memory
-growth. The live window monitor lives in :mod:`~pytest_artemis.load.monitor`.
+(:mod:`~pytest_artemis.load.history`), spike/chaos recovery, scalability knee and memory growth. The run's
+validity (generator health, lost workers, dropped iterations) lives in :mod:`~pytest_artemis.load.validity`, the
+shared finding helpers in :mod:`~pytest_artemis.load.judging`, the live window monitor in
+:mod:`~pytest_artemis.load.monitor`. In arrival mode the latency gates judge the times from each request's intended
+start (corrected) and name the times from its actual send beside them (``load-latency-uncorrected``, recorded).
 """
 
 from __future__ import annotations
@@ -16,11 +19,23 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pytest_artemis.baselines import Baseline
-from pytest_artemis.checks.registry import REGISTRY, check
+from pytest_artemis.checks.registry import check
 from pytest_artemis.findings import Finding
 from pytest_artemis.load.history import History
+from pytest_artemis.load.judging import MIN_REQUESTS, result
+from pytest_artemis.load.judging import compare as _compare
+from pytest_artemis.load.judging import enough as _enough
+from pytest_artemis.load.judging import too_few as _too_few
 from pytest_artemis.load.monitor import WindowMonitor
-from pytest_artemis.load.results import RunResult, Summary
+from pytest_artemis.load.results import RunResult
+from pytest_artemis.load.validity import (
+    CPU_SATURATION_PERCENT,
+    LAG_SATURATION_MS,
+    dropped_iterations_gate,
+    generator_gate,
+    generator_health,
+    run_validity_gate,
+)
 
 __all__ = [
     "CPU_SATURATION_PERCENT",
@@ -28,8 +43,10 @@ __all__ = [
     "MIN_REQUESTS",
     "availability_gate",
     "baseline_gates",
+    "dropped_iterations_gate",
     "endpoint_gates",
     "error_rate_gate",
+    "generator_gate",
     "generator_health",
     "knee",
     "knee_gate",
@@ -40,61 +57,19 @@ __all__ = [
     "recovery_seconds",
     "regression_gate",
     "result",
+    "run_validity_gate",
     "throughput_gate",
+    "uncorrected_latency",
     "window_gate",
 ]
 
-CPU_SATURATION_PERCENT = 90.0
-LAG_SATURATION_MS = 10.0
-#: Fewer requests than this make a percentile or error rate inconclusive, never a pass.
-MIN_REQUESTS = 20
-
-
-def result(check_id: str, figure: str, value: float | None, limit: float | None, unit: str,
-           comparison: str, message: str, *, status: str | None = None, scenario: str = "", endpoint: str = "",
-           **details: Any) -> Finding:
-    """The finding of a registered load check (severity and fix from the registry); status from the comparison."""
-    registered = REGISTRY[check_id]
-    if status is None:
-        if value is None or limit is None:
-            status = "inconclusive"
-        else:
-            status = "pass" if (value <= limit if comparison == "<=" else value >= limit) else "fail"
-    return Finding(check=check_id, severity=registered.severity, message=message, fix=registered.fix,
-                   scenario=scenario, endpoint=endpoint, figure=figure,
-                   value=None if value is None else round(value, 3) if isinstance(value, float) else value,
-                   limit=None if limit is None else round(limit, 3) if isinstance(limit, float) else limit,
-                   unit=unit, comparison=comparison, status=status,  # type: ignore[arg-type]
-                   details=details)
-
-
-def _compare(check_id: str, figure: str, value: float | None, limit: float, unit: str, comparison: str, what: str,
-             where: str = "", tolerance: float = 0.0, base: float | None = None, no_data: str = "no data",
-             **details: Any) -> Finding:
-    if value is None:
-        return result(check_id, figure, None, limit, unit, comparison, f"{what}: {no_data}{where}; inconclusive",
-                      **details)
-    passed = value <= limit if comparison == "<=" else value >= limit
-    sign = {"<=": (">", "<="), ">=": ("<", ">=")}[comparison][1 if passed else 0]
-    head = f"{what} {value:,.1f} {unit} {sign} "
-    if tolerance and base is not None:
-        head += f"baseline {base:,.1f} {unit} (+{tolerance:g}% tolerance: {limit:,.1f} {unit})"
-    else:
-        head += f"limit {limit:,.1f} {unit}"
-    return result(check_id, figure, value, limit, unit, comparison, head + where, **details)
-
-
-def _enough(summary: Summary | None, minimum: int = MIN_REQUESTS) -> bool:
-    return summary is not None and summary.requests >= minimum
-
-
-def _too_few(summary: Summary | None, minimum: int = MIN_REQUESTS) -> str:
-    seen = summary.requests if summary is not None else 0
-    return f"{seen} requests, {minimum} needed to judge"
-
-
 def _window(run: RunResult) -> str:
     return f" over the whole run ({run.load_seconds:.1f} s, {run.total.requests:,} requests)"
+
+
+def _uncorrected_note(total: Any, q: int) -> str:
+    sent = total.p_uncorrected(q)
+    return "" if sent is None else f"; {sent:,.1f} ms from the actual send (uncorrected)"
 
 
 @check("load-p95", area="load", target="scenario", severity="critical",
@@ -104,9 +79,31 @@ def latency_gate(run: RunResult, baseline: Baseline, q: int = 95) -> Finding:
     key = f"p{q}_ms"
     total = run.total
     check_id = "load-p95" if q == 95 else "load-p99"
+    what, where = f"p{q}", _window(run)
+    if total.from_intended:  # arrival mode: the corrected times are judged
+        what, where = f"p{q} from the intended start (corrected)", where + _uncorrected_note(total, q)
     return _compare(check_id, key, total.p(q) if _enough(total) else None, baseline.limit_with_tolerance(key), "ms",
-                    "<=", f"p{q}", _window(run), baseline.tolerance_percent, baseline.get(key),
-                    no_data=_too_few(total))
+                    "<=", what, where, baseline.tolerance_percent, baseline.get(key), no_data=_too_few(total))
+
+
+@check("load-latency-uncorrected", area="load", target="scenario", severity="info",
+       fix="nothing to fix: a corrected figure far above it means requests waited for the target (a stall, a queue) "
+           "or for a connection before they were sent")
+def uncorrected_latency(run: RunResult, baseline: Baseline) -> list[Finding]:
+    """Arrival mode: p95/p99 from each request's actual send, recorded beside the corrected figures the gates judge."""
+    total = run.total
+    out = []
+    for q in (95, 99):
+        key = f"p{q}_ms"
+        sent, corrected = total.p_uncorrected(q), total.p_corrected(q)
+        judged = sent if _enough(total) else None
+        message = (f"p{q} from the actual send (uncorrected) {sent:,.1f} ms, from the intended start (corrected, "
+                   f"gated) {corrected:,.1f} ms{_window(run)}" if judged is not None and corrected is not None
+                   else f"p{q} from the actual send: {_too_few(total)}")
+        out.append(result("load-latency-uncorrected", f"{key}_uncorrected", judged,
+                          baseline.limit_with_tolerance(key), "ms", "<=", message, status="info",
+                          corrected_ms=corrected))
+    return out
 
 
 @check("load-p99", area="load", target="scenario", severity="critical",
@@ -237,37 +234,6 @@ def regression_gate(history: History, figures: dict[str, Any], *, key: str = "p9
                   green_runs=len(green))
 
 
-def generator_health(run: RunResult, threshold: float = CPU_SATURATION_PERCENT, sustained: int = 2,
-                     lag_ms: float = LAG_SATURATION_MS) -> str:
-    """'' when the load generator kept up, else why its figures cannot be trusted.
-
-    Saturated: Locust warned about its CPU, or a Locust process ran above ``threshold`` % CPU, or its event loop
-    woke sleepers more than ``lag_ms`` late on average, for ``sustained`` seconds in a row. A late loop means
-    requests wait inside the generator (busy or starved of CPU), and their times include that wait.
-    """
-    if run.cpu_warnings:
-        return f"Locust reported CPU above {threshold:g}% in {', '.join(sorted(set(run.cpu_warnings)))}"
-    streak: dict[str, int] = {}
-    for sample in run.samples:
-        for role in set(sample.cpu_percent) | set(sample.lag_ms):
-            cpu, lag = sample.cpu_percent.get(role, 0.0), sample.lag_ms.get(role, 0.0)
-            streak[role] = streak.get(role, 0) + 1 if cpu > threshold or lag > lag_ms else 0
-            if streak[role] >= sustained:
-                return (f"Locust {role} ran above {threshold:g}% CPU or with its event loop over {lag_ms:g} ms late "
-                        f"for {sustained} s in a row (at {sample.t:g} s: {cpu:.0f}% CPU, loop {lag:.1f} ms late)")
-    return ""
-
-
-@check("load-generator-saturated", area="load", target="scenario", severity="critical",
-       fix="use --artemis-workers N or fewer users: the figures describe Locust, not the target")
-def generator_gate(run: RunResult) -> Finding:
-    """The load generator kept up (CPU and event-loop lag); a saturated one makes the run invalid."""
-    why = generator_health(run)
-    return result("load-generator-saturated", "generator", None, None, "", "",
-                  f"load generator saturated: {why}" if why else "the load generator kept up",
-                  status="inconclusive" if why else "info")
-
-
 def recovery_seconds(run: RunResult, reference_end: float, disturbance_end: float, tolerance_percent: float,
                      floor_ms: float = 5.0, settle: int = 2) -> tuple[float | None, dict[str, Any]]:
     """Seconds after ``disturbance_end`` until p95 and error rate are back near the level before ``reference_end``.
@@ -387,13 +353,3 @@ def steady_state_gate(when: str, share: float, p95: float | None, limit: float, 
     passed = share == 100.0 and p95 is not None and p95 <= limit
     return result("load-steady-state", f"steady state {when}", share, 100.0, "%", ">=", message,
                   status="pass" if passed else "fail", p95_ms=p95, p95_limit_ms=limit)
-
-
-@check("load-run-invalid", area="load", target="scenario", severity="critical",
-       fix="rerun; a worker that was lost or never connected means the planned load was not sent")
-def run_validity_gate(run: RunResult) -> Finding:
-    """The run sent the load it planned: no Locust worker lost, missing or never connected."""
-    why = str(getattr(run, "invalid", "") or "")
-    return result("load-run-invalid", "run validity", None, None, "", "",
-                  f"run invalid: {why}" if why else "every planned worker reported to the end",
-                  status="inconclusive" if why else "info")

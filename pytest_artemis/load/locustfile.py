@@ -4,7 +4,10 @@ reference service's API, :class:`SiteUser` GETting configured paths of any other
 Each user sends ``ARTEMIS_LOAD_RATE`` requests per second on a fixed schedule with its own phase (spread
 evenly over the period across users), so users do not fire in step (Locust's ``constant_throughput`` starts every user's
 clock together, and requests then leave in bursts that inflate the measured latency).
-``ARTEMIS_LOAD_RATE=0`` makes users send back to back.
+``ARTEMIS_LOAD_RATE=0`` makes users send back to back. The pacing records how late each request starts against
+its user's schedule (:func:`pytest_artemis.load.arrival.record_lateness`), which the corrected times add. In arrival
+mode the same classes serve as the connections of :class:`pytest_artemis.load.arrival.Schedule`: one task per
+scheduled start, no pacing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from locust import FastHttpUser, task
+
+from pytest_artemis.load.arrival import record_lateness
 
 __all__ = ["MissionControlUser", "SiteUser", "phased_throughput"]
 
@@ -51,6 +56,7 @@ def phased_throughput(rate: float) -> Callable[[Any], float]:
         else:
             due = max(due + period, now - period)  # never build up a backlog of more than one request
         user._artemis_next = due
+        record_lateness(max(0.0, (now - due) * 1000))
         return max(0.0, due - now)
 
     return wait_time

@@ -6,6 +6,12 @@ event) into a :class:`Histogram` with 1 % wide logarithmic buckets: percentiles 
 0.5 % at any latency, and histograms of several processes and seconds merge losslessly. Each process
 writes one JSON line per second (:func:`parse_line`); :func:`merge_samples` folds the lines of all
 processes into :class:`Sample` objects, and :class:`RunResult` answers every question a gate asks.
+
+Every request is timed twice: from its actual send (Locust's response time: ``histogram``, "uncorrected")
+and from its intended start (``corrected``: the send time plus how late the request started against its
+schedule, which is where coordinated omission hides). A summary built for an arrival-mode run
+(``from_intended``) answers :meth:`Summary.p` from the corrected histogram, so every latency gate judges it;
+the uncorrected figures stay beside it.
 """
 
 from __future__ import annotations
@@ -85,8 +91,10 @@ class Summary:
     failures: int = 0
     total_ms: float = 0.0
     max_ms: float = 0.0
-    histogram: Histogram = field(default_factory=Histogram)
+    histogram: Histogram = field(default_factory=Histogram)  # from the actual send (uncorrected)
     errors: dict[str, int] = field(default_factory=dict)
+    corrected: Histogram = field(default_factory=Histogram)  # from the intended start
+    from_intended: bool = False  # p() reads the corrected histogram (arrival mode)
 
     def add(self, other: Summary) -> None:
         self.requests += other.requests
@@ -94,6 +102,8 @@ class Summary:
         self.total_ms += other.total_ms
         self.max_ms = max(self.max_ms, other.max_ms)
         self.histogram.merge(other.histogram)
+        self.corrected.merge(other.corrected)
+        self.from_intended = self.from_intended or other.from_intended
         for message, n in other.errors.items():
             self.errors[message] = self.errors.get(message, 0) + n
 
@@ -106,7 +116,16 @@ class Summary:
         return self.total_ms / self.requests if self.requests else None
 
     def p(self, q: float) -> float | None:
+        """The percentile the gates judge: corrected in arrival mode, else from the actual send."""
+        return self.p_corrected(q) if self.from_intended else self.histogram.percentile(q)
+
+    def p_uncorrected(self, q: float) -> float | None:
+        """Percentile of the times from each request's actual send."""
         return self.histogram.percentile(q)
+
+    def p_corrected(self, q: float) -> float | None:
+        """Percentile of the times from each request's intended start."""
+        return self.corrected.percentile(q)
 
     def figures(self, seconds: float | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -115,14 +134,20 @@ class Summary:
             "p50_ms": _r(self.p(50)), "p95_ms": _r(self.p(95)), "p99_ms": _r(self.p(99)),
             "mean_ms": _r(self.mean_ms), "max_ms": _r(self.max_ms),
         }
+        if self.from_intended:  # p50/p95/p99 above are corrected; the times from the actual send beside them
+            out.update({f"p{q}_ms_uncorrected": _r(self.p_uncorrected(q)) for q in (50, 95, 99)})
         if seconds:
             out["rps"] = round(self.requests / seconds, 2)
         return out
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Summary:
+    def from_json(cls, data: Mapping[str, Any], from_intended: bool = False) -> Summary:
+        """A summary from a sample line's endpoint entry (``h``: from the send; ``hc``: from the intended start,
+        the same as ``h`` in lines that have none)."""
+        sent = data.get("h", {})
         return cls(int(data["n"]), int(data.get("fail", 0)), float(data.get("sum", 0.0)), float(data.get("max", 0.0)),
-                   Histogram.from_json(data.get("h", {})), dict(data.get("errors", {})))
+                   Histogram.from_json(sent), dict(data.get("errors", {})),
+                   Histogram.from_json(data.get("hc", sent)), from_intended)
 
 
 def _r(value: float | None) -> float | None:
@@ -141,13 +166,16 @@ class Sample:
     lag_ms: dict[str, float] = field(default_factory=dict)  # mean lateness of the generator's event loop
     first: float | None = None  # when the first / last request of this second ended (seconds since start)
     last: float | None = None
+    dropped: int = 0  # arrival mode: scheduled starts dropped this second (the in-flight bound was exhausted)
+    in_flight: int = 0  # arrival mode: requests started and unfinished at the end of this second
 
     @property
     def rps(self) -> float:
         return float(self.total.requests)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"t": self.t, "users": self.users, **self.total.figures(1.0),
+        extra = {"dropped": self.dropped, "in_flight": self.in_flight} if self.total.from_intended else {}
+        return {"t": self.t, "users": self.users, **self.total.figures(1.0), **extra,
                 "cpu_percent": self.cpu_percent, "lag_ms": self.lag_ms,
                 "endpoints": {k: v.figures(1.0) for k, v in sorted(self.endpoints.items())}}
 
@@ -164,15 +192,22 @@ def parse_line(line: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and "t" in data else None
 
 
-def merge_samples(lines: Iterable[Mapping[str, Any]], started: float) -> list[Sample]:
-    """Fold per-process per-second lines into one :class:`Sample` per second since ``started``."""
+def merge_samples(lines: Iterable[Mapping[str, Any]], started: float, corrected: bool = False) -> list[Sample]:
+    """Fold per-process per-second lines into one :class:`Sample` per second since ``started``.
+
+    ``corrected``: an arrival-mode run, whose summaries answer percentiles from the intended starts.
+    """
     by_second: dict[int, Sample] = {}
     users: dict[int, dict[str, int]] = {}
     for line in lines:
         second = int(line["t"])
-        if second < int(started) and not line.get("endpoints"):
+        if second < int(started) and not line.get("endpoints") and not line.get("dropped"):
             continue  # a worker's idle second before the run started
         sample = by_second.setdefault(second, Sample(round(second - int(started), 3)))
+        if corrected:
+            sample.total.from_intended = True
+        sample.dropped += int(line.get("dropped", 0))
+        sample.in_flight += int(line.get("in_flight", 0))
         role = str(line.get("role", "local"))
         users.setdefault(second, {})[role] = int(line.get("users", 0))
         if "cpu" in line:
@@ -184,7 +219,7 @@ def merge_samples(lines: Iterable[Mapping[str, Any]], started: float) -> list[Sa
         if "lag_ms" in line:
             sample.lag_ms[role] = max(sample.lag_ms.get(role, 0.0), float(line["lag_ms"]))
         for name, data in line.get("endpoints", {}).items():
-            summary = Summary.from_json(data)
+            summary = Summary.from_json(data, corrected)
             sample.endpoints.setdefault(name, Summary()).add(summary)
             sample.total.add(summary)
     for second, sample in by_second.items():
@@ -224,16 +259,30 @@ class RunResult:
     def duration(self) -> float:
         return self.ended - self.started
 
+    @property
+    def arrival(self) -> bool:
+        """An arrival-mode run (requests started on a fixed schedule; latency gates judge corrected times)."""
+        return getattr(self.plan, "mode", "closed") == "arrival"
+
+    @property
+    def dropped_iterations(self) -> int:
+        """Scheduled starts dropped because the in-flight bound was exhausted (arrival mode)."""
+        return sum(s.dropped for s in self.samples)
+
+    @property
+    def first_dropped_at(self) -> float | None:
+        return next((s.t for s in self.samples if s.dropped), None)
+
     def window(self, start: float = 0.0, end: float = math.inf) -> tuple[Summary, dict[str, Summary], float]:
         """Totals, per-endpoint totals and covered seconds of the samples with start <= t < end."""
-        total, seconds = Summary(), 0.0
+        total, seconds = Summary(from_intended=self.arrival), 0.0
         per_endpoint: dict[str, Summary] = {}
         for sample in self.samples:
             if start <= sample.t < end:
                 seconds += 1
                 total.add(sample.total)
                 for name, summary in sample.endpoints.items():
-                    per_endpoint.setdefault(name, Summary()).add(summary)
+                    per_endpoint.setdefault(name, Summary(from_intended=self.arrival)).add(summary)
         return total, per_endpoint, seconds
 
     @property
@@ -291,6 +340,7 @@ class RunResult:
             "duration_s": round(self.duration, 3), "aborted": self.aborted, "end_reason": self.end_reason,
             "invalid": self.invalid,
             "resolution": RESOLUTION,
+            **({"mode": "arrival", "dropped_iterations": self.dropped_iterations} if self.arrival else {}),
             **self.total.figures(), "rps": round(self.rps, 2),
             "availability_percent": _r(self.availability_percent),
             "endpoints": {k: v.figures(self.load_seconds or None) for k, v in sorted(self.endpoints.items())},

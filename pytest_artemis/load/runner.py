@@ -104,7 +104,8 @@ def locust_host(target: TargetURL) -> str:
 
 
 def admin_fault_switch(admin: Any) -> FaultSwitch:
-    """Switch the chaos faults (latency, errors, readiness) through the reference service's admin client."""
+    """Switch the chaos faults (latency, errors, readiness) and the stall through the reference service's admin
+    client."""
 
     def switch(fault: str, settings: Mapping[str, Any] | None) -> None:
         on = settings is not None
@@ -116,8 +117,10 @@ def admin_fault_switch(admin: Any) -> FaultSwitch:
             admin.set(error_ratio=settings.get("ratio", 0) if on else 0)
         elif fault == "readiness":
             admin.set(readiness_down=on)
+        elif fault == "stall":
+            admin.set(stall_ms=settings.get("ms", 0) if on else 0, stall_every_s=settings.get("every_s", 0) if on else 0)
         else:
-            raise LoadError(f"chaos fault {fault!r} is unknown; known: latency, errors, readiness")
+            raise LoadError(f"chaos fault {fault!r} is unknown; known: latency, errors, readiness, stall")
 
     return switch
 
@@ -267,7 +270,7 @@ class _RunState:
             return
         now_second = int(time.time())
         complete = [line for line in self.lines if int(line["t"]) < now_second - 1]
-        for sample in merge_samples(complete, self.started):
+        for sample in merge_samples(complete, self.started, self.plan.arrival):
             key = int(sample.t)
             if key in self.fed:
                 continue
@@ -304,7 +307,7 @@ class _RunState:
             return
         now_second = int(time.time())
         recent = [line for line in self.lines if int(line["t"]) == now_second - 1]
-        sample = merge_samples(recent, self.started)
+        sample = merge_samples(recent, self.started, self.plan.arrival)
         s = sample[-1] if sample else Sample(0)
         failures = sum(int(e.get("fail", 0)) for line in self.lines for e in line.get("endpoints", {}).values())
         self.options.progress(Progress(self.plan.scenario, elapsed, self.plan.duration, s.users, s.rps,
@@ -361,7 +364,7 @@ class _RunState:
         artifacts.update({p.name: str(p) for p in sorted(self.run_dir.glob("samples-*.jsonl"))})
         down_at = self.down.down_at
         return RunResult(
-            plan=self.plan, samples=merge_samples(self.lines, started), started=started, ended=ended,
+            plan=self.plan, samples=merge_samples(self.lines, started, self.plan.arrival), started=started, ended=ended,
             health=list(self.sampler.health), memory=list(self.sampler.memory),
             cpu_warnings=[e["role"] for e in self.events if e["event"] == "cpu_warning"], aborted=self.aborted,
             end_reason=str(finished[-1].get("reason", "")) if finished else "no end reported",

@@ -9,10 +9,17 @@ A :class:`Plan` is the complete, validated description of one run: its shape (us
 request rate of each default user, an optional request budget, the hard time bound, the Locust workers
 and, for chaos, the fault schedule. :func:`plan_for` builds it from the profile and the seed's parameters
 (``users``, ``requests``, ``duration``, ``max_users``, ``step_size``, ``seed``), which override the profile.
+
+``Plan.mode`` is ``closed`` (each user waits for its answer before its next request) or ``arrival`` (the
+``load``, ``spike`` and ``chaos`` plans only): requests start on a fixed schedule, users x rate per user per
+stage (:func:`~pytest_artemis.load.shapes.arrival_times`), whatever the answers do; the plan's users are the
+connections, and at most ``in_flight`` requests (parameter ``in_flight``; default :meth:`Plan.in_flight_bound`)
+may be started and unfinished at once; one more is a dropped iteration, which makes the run invalid.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -28,7 +35,8 @@ if TYPE_CHECKING:
     from pytest_artemis.findings import Finding
     from pytest_artemis.load.results import RunResult
 
-__all__ = ["PARAMETERS", "SCENARIOS", "FaultEvent", "Plan", "Scenario", "parse_params", "plan_for", "scenario"]
+__all__ = ["ARRIVAL_SCENARIOS", "MODES", "PARAMETERS", "SCENARIOS", "FaultEvent", "Plan", "Scenario", "parse_params",
+           "plan_for", "scenario"]
 
 #: Seed parameter -> (type, lowest accepted value, highest accepted value, meaning).
 PARAMETERS: dict[str, tuple[type, float, float, str]] = {
@@ -39,7 +47,12 @@ PARAMETERS: dict[str, tuple[type, float, float, str]] = {
     "step_size": (int, 1, 5000, "users added per step (scalability)"),
     "rate": (float, 0.01, 1000, "requests per second of each default user"),
     "seed": (int, 0, 2**31 - 1, "random seed of the chaos load pattern and fault schedule"),
+    "in_flight": (int, 1, 100_000, "requests started and not finished at once, arrival mode (all processes)"),
 }
+#: Load models: closed (users wait for their answers) and arrival (requests start on a fixed schedule).
+MODES: tuple[str, ...] = ("closed", "arrival")
+#: The scenarios that run in arrival mode (endurance and scalability stay closed: they measure users).
+ARRIVAL_SCENARIOS: tuple[str, ...] = ("load", "spike", "chaos")
 
 #: Profile -> scenario -> figures. Smoke runs take seconds; ci tens of seconds; full the seed's figures.
 _PROFILES: dict[str, dict[str, dict[str, float]]] = {
@@ -94,6 +107,27 @@ class Plan:
     seed: int | None = None
     faults: tuple[FaultEvent, ...] = ()
     params: Mapping[str, float] = field(default_factory=dict)
+    mode: str = "closed"
+    in_flight: int = 0  # arrival mode: requests started and unfinished at once (0: in_flight_bound's default)
+
+    @property
+    def arrival(self) -> bool:
+        return self.mode == "arrival"
+
+    @property
+    def in_flight_bound(self) -> int:
+        """Arrival mode: requests that may be started and unfinished at once, all processes together.
+
+        Default: ten per connection (user) or two seconds of the peak rate, whichever is more.
+        """
+        if self.in_flight:
+            return self.in_flight
+        return max(10 * self.max_users, math.ceil(2 * self.planned_rps()), 10)
+
+    @property
+    def planned_requests(self) -> int:
+        """Arrival mode: the requests the schedule starts (capped by the request budget)."""
+        return shapes.planned_requests(self.shape, self.rate_per_user, self.request_budget)
 
     @property
     def spec(self) -> Scenario:
@@ -121,13 +155,16 @@ class Plan:
         return replace(self, workers=workers)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "scenario": self.scenario, "profile": self.profile, "shape": self.shape.as_dict(),
             "rate_per_user": self.rate_per_user, "request_budget": self.request_budget, "workers": self.workers,
             "seed": self.seed, "params": dict(self.params),
             "faults": [{"at": f.at, "duration": f.duration, "fault": f.fault, "settings": dict(f.settings)}
                        for f in self.faults],
         }
+        if self.arrival:  # a closed plan keeps the dict (and the regression history's signature) it always had
+            out.update(mode=self.mode, in_flight=self.in_flight_bound)
+        return out
 
 
 def parse_params(pairs: Mapping[str, Any] | tuple[str, ...] | list[str]) -> dict[str, float]:
@@ -285,9 +322,14 @@ def scenario(name: str) -> Scenario:
 
 
 def plan_for(name: str, profile: str = "ci", params: Mapping[str, Any] | None = None,
-             workers: int = 0) -> Plan:
-    """The plan of scenario ``name`` on ``profile`` with the seed's ``params`` overriding the profile's figures."""
+             workers: int = 0, mode: str = "closed") -> Plan:
+    """The plan of scenario ``name`` on ``profile`` with the seed's ``params`` overriding the profile's figures.
+
+    ``mode`` ``arrival`` starts requests on a fixed schedule (load, spike and chaos only; they need a rate).
+    """
     spec = scenario(name)
+    if mode not in MODES:
+        raise LoadError(f"unknown load mode {mode!r}; known: {', '.join(MODES)}")
     if profile not in _PROFILES:
         raise LoadError(f"unknown profile {profile!r}; known: {', '.join(_PROFILES)}")
     given = parse_params(params or {})
@@ -298,7 +340,15 @@ def plan_for(name: str, profile: str = "ci", params: Mapping[str, Any] | None = 
     if shape.max_users * rate > 20_000:
         raise LoadError(f"{name}: {shape.max_users} users at {rate:g} requests/s each plan "
                         f"{shape.max_users * rate:,.0f} requests/s; the bound is 20,000")
-    return Plan(name, profile, shape, rate, budget, workers, seed, faults, figures)
+    in_flight = int(figures.pop("in_flight", 0))  # arrival mode only; a closed plan has no in-flight bound
+    if mode == "arrival":
+        if name not in ARRIVAL_SCENARIOS:
+            raise LoadError(f"{name}: arrival mode runs the {', '.join(ARRIVAL_SCENARIOS)} scenarios only "
+                            f"({name} measures users, not a request rate); use --artemis-load-mode closed")
+        if rate <= 0:
+            raise LoadError(f"{name}: arrival mode needs a request rate above 0 per user (--artemis-load-param rate=N)")
+    return Plan(name, profile, shape, rate, budget, workers, seed, faults, figures, mode,
+                in_flight if mode == "arrival" else 0)
 
 
 def chaos_schedule(seed: int, duration: float) -> tuple[FaultEvent, ...]:

@@ -5,18 +5,24 @@ A shape is a list of :class:`Stage` (run until ``until`` seconds with ``users`` 
 way Locust's ``LoadTestShape.tick`` does: ``(users, spawn_rate)`` or ``None`` when the run is over.
 Shapes are plain data (no Locust import) so the pytest process plans them and the Locust child
 process replays them from JSON.
+
+In arrival mode the same stages give request *rates* (users x rate per user): :func:`arrival_times` is the
+schedule of intended starts, one request every 1/rate seconds with the phase carried across stage
+boundaries, and :func:`share` splits a count over the Locust processes (process i of P takes requests
+i, i + P, i + 2P ...).
 """
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from pytest_artemis.errors import LoadError
 
-__all__ = ["Shape", "Stage", "constant", "random_walk", "spike", "steps"]
+__all__ = ["Shape", "Stage", "arrival_times", "constant", "planned_requests", "random_walk", "share", "spike", "steps"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +131,42 @@ def random_walk(seed: int, max_users: int, duration: float, segment: Sequence[fl
         users = rng.randint(low, max_users)
         stages.append(Stage(t, users, float(max(users, 1)), f"random {users} users"))
     return Shape(tuple(stages), "random", seed)
+
+
+def planned_requests(shape: Shape, rate_per_user: float, budget: int | None = None) -> int:
+    """Requests the arrival schedule of ``shape`` starts in all (at most ``budget``)."""
+    total = 0.0
+    for start, end, stage in shape.windows():
+        total += stage.users * rate_per_user * (end - start)
+    count = math.ceil(total - 1e-9)
+    return count if budget is None else min(count, budget)
+
+
+def arrival_times(shape: Shape, rate_per_user: float, index: int = 0, processes: int = 1,
+                  budget: int | None = None) -> Iterator[float]:
+    """Intended starts (seconds since the run's start) of the requests process ``index`` of ``processes`` sends.
+
+    Each stage starts requests at ``users x rate_per_user`` per second, evenly spaced: request k of the whole
+    run starts when the cumulative planned count reaches k (so a stage boundary keeps the phase). Process
+    ``index`` takes requests ``index``, ``index + processes`` ...; ``budget`` caps the run's total.
+    """
+    if rate_per_user <= 0:
+        raise LoadError("an arrival schedule needs a request rate above 0 per user")
+    if not 0 <= index < processes:
+        raise LoadError(f"process {index} of {processes}: the index must be from 0 to {processes - 1}")
+    limit = planned_requests(shape, rate_per_user, budget)
+    k, done = index, 0.0  # done: requests planned before the current stage
+    for start, end, stage in shape.windows():
+        rate = stage.users * rate_per_user
+        if rate <= 0:
+            continue
+        here = rate * (end - start)
+        while k < limit and k < done + here - 1e-9:
+            yield start + (k - done) / rate
+            k += processes
+        done += here
+
+
+def share(total: int, index: int, processes: int) -> int:
+    """Process ``index``'s part of ``total`` (connections, in-flight slots) split as evenly as whole numbers go."""
+    return total // processes + (1 if index < total % processes else 0)

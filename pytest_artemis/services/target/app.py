@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pytest_artemis import __version__
 from pytest_artemis.services.target.access import check_token, wrong_port
-from pytest_artemis.services.target.faults import DEPENDENCIES, FaultError, Faults, Settings
+from pytest_artemis.services.target.faults import DEPENDENCIES, FaultError, Faults, Settings, Stall
 from pytest_artemis.services.target.instruments import CONTENT_TYPE, Instruments
 from pytest_artemis.services.target.pool import PRIORITIES, ConnectionPool, MissionStore, PoolExhausted
 
@@ -63,6 +63,7 @@ class Runtime:
         self.random = random.Random()
         self.pool: ConnectionPool | None = None
         self.store: MissionStore | None = None
+        self.stall = Stall()  # the stall fault's clock (its task runs in the lifespan)
         self.apply(settings.faults, at_start=True)
 
     # ------------------------------------------------------------------ state
@@ -91,6 +92,7 @@ class Runtime:
         if faults.memory_growth_mb_per_s == 0:
             self.ballast.clear()
         self.faults = faults
+        self.stall.switch(faults)
         for name, on in faults.active().items():
             self.instruments.fault_active.labels(fault=name).set(1 if on else 0)
         for dependency in DEPENDENCIES:
@@ -121,7 +123,7 @@ class Runtime:
 
     def status(self) -> dict[str, Any]:
         return {"faults": self.faults.as_dict(), "active": self.faults.active(), "initialising": self.initialising(),
-                "draining": self.draining, "ballast_mb": round(self.ballast_mb(), 1)}
+                "draining": self.draining, "ballast_mb": round(self.ballast_mb(), 1), "stalls": self.stall.count}
 
 
 # ---------------------------------------------------------------------- metrics middleware
@@ -367,14 +369,15 @@ def create_app(settings: Settings | None = None) -> MetricsMiddleware:
         runtime.pool = ConnectionPool("database", runtime.settings.pool_size, runtime.settings.pool_timeout_seconds,
                                       inst.pool_in_use, inst.pool_size)
         runtime.store = MissionStore(runtime.pool, runtime.settings.write_hold_ms / 1000)
-        grower = asyncio.create_task(runtime.grow_memory())
+        tasks = [asyncio.create_task(runtime.grow_memory()), asyncio.create_task(runtime.stall.run())]
         log.info("reference service up; initialised in %.1f s", max(0.0, runtime.init_until - time.monotonic()))
         try:
             yield
         finally:
-            grower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await grower
+            for background in tasks:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
 
     routes = [
         Route("/health", health, methods=["GET"]),

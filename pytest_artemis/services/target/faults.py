@@ -18,32 +18,45 @@ field                          effect                                      varia
                                counts nothing (scrapes fail: ``up == 0``)
 ``unavailable_replicas``       reports its Deployment with N unavailable   ``ARTEMIS_FAULT_UNAVAILABLE_REPLICAS``
                                replicas, in kube-state-metrics' series
+``stall_ms``                   with ``stall_every_s``: the whole service   ``ARTEMIS_FAULT_STALL_MS``
+``stall_every_s``              pauses N ms every M s (its event loop is    ``ARTEMIS_FAULT_STALL_EVERY_S``
+                               blocked, like a stop-the-world GC pause:
+                               every request arriving during a pause
+                               waits until it ends); the first pause
+                               comes M s after the switch
 =============================  ==========================================  ==================================
 
 ``memory_limit_mb``, ``service_down`` and ``unavailable_replicas`` stand in for what a cluster does to a
 pod (a container memory limit, an outage, a stalled rollout), so every alert of the monitoring kit can be
 raised against the reference service alone. ``memory_limit_mb`` 0 means the real limit (cgroup or machine).
+The stall shows what closed-model load hides: users waiting for their answers send little during a pause, while
+requests started on a fixed schedule (the load scenarios' arrival mode) keep arriving and all wait (:class:`Stall`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import math
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEPENDENCIES", "ENV_PREFIX", "FAULT_NAMES", "FaultError", "Faults", "Settings"]
+__all__ = ["DEPENDENCIES", "ENV_PREFIX", "FAULT_NAMES", "FaultError", "Faults", "Settings", "Stall"]
 
 DEPENDENCIES: tuple[str, ...] = ("database", "cache", "llm")
 #: Values of the ``fault`` label of artemis_fault_active.
 FAULT_NAMES: tuple[str, ...] = ("latency", "errors", "readiness", "slow_startup", "memory_growth", "memory_limit",
-                                "service_down", "rollout")
+                                "service_down", "rollout", "stall")
 ENV_PREFIX = "ARTEMIS_FAULT_"
 _MAX_LATENCY_MS = 60_000.0
 _MAX_GROWTH_MB_PER_S = 512.0
 _MAX_LIMIT_MB = 1024.0 * 1024
 _MAX_REPLICAS = 1000
+_MAX_STALL_MS = 60_000.0
+_MAX_STALL_EVERY_S = 3600.0
 
 
 class FaultError(ValueError):
@@ -105,6 +118,8 @@ class Faults:
     memory_limit_mb: float = 0.0
     service_down: bool = False
     unavailable_replicas: int = 0
+    stall_ms: float = 0.0
+    stall_every_s: float = 0.0
 
     def merged(self, changes: Mapping[str, Any]) -> Faults:
         """A copy with ``changes`` applied; unknown fields or bad values raise :class:`FaultError`."""
@@ -130,9 +145,17 @@ class Faults:
                 values[key] = _number(key, raw, 0, _MAX_LIMIT_MB)
             elif key == "unavailable_replicas":
                 values[key] = _whole(key, raw, 0, _MAX_REPLICAS)
+            elif key == "stall_ms":
+                values[key] = _number(key, raw, 0, _MAX_STALL_MS)
+            elif key == "stall_every_s":
+                values[key] = _number(key, raw, 0, _MAX_STALL_EVERY_S)
             else:
                 values[key] = _number(key, raw, 0, _MAX_GROWTH_MB_PER_S)
-        return dataclasses.replace(self, **values)
+        merged = dataclasses.replace(self, **values)
+        if merged.stall_ms > 0 and merged.stall_every_s > 0 and merged.stall_ms >= merged.stall_every_s * 1000:
+            raise FaultError(f"stall_ms: a pause of {merged.stall_ms:g} ms must be shorter than its period "
+                             f"stall_every_s={merged.stall_every_s:g}")
+        return merged
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Faults:
@@ -159,6 +182,7 @@ class Faults:
             "memory_limit": self.memory_limit_mb > 0,
             "service_down": self.service_down,
             "rollout": self.unavailable_replicas > 0,
+            "stall": self.stall_ms > 0 and self.stall_every_s > 0,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -207,3 +231,46 @@ class Settings:
             metrics_port=_port("ARTEMIS_METRICS_PORT", env.get("ARTEMIS_METRICS_PORT")),
             faults=Faults.from_env(env),
         )
+
+
+class Stall:
+    """The stall fault's clock: the whole service pauses ``stall_ms`` every ``stall_every_s``.
+
+    :meth:`run` is a background task of the service. A pause blocks the event loop (``time.sleep``), so nothing
+    is served during it, like a stop-the-world pause: requests arriving meanwhile wait in the socket until it
+    ends. :meth:`switch` (called whenever the faults change) restarts the clock: the first pause comes one
+    period after a switch that changes the stall.
+    """
+
+    def __init__(self) -> None:
+        self.ms = 0.0
+        self.every_s = 0.0
+        self.since = time.monotonic()
+        self.count = 0  # pauses so far
+        self._changed = asyncio.Event()
+
+    def switch(self, faults: Faults) -> None:
+        if (faults.stall_ms, faults.stall_every_s) == (self.ms, self.every_s):
+            return
+        self.ms, self.every_s, self.since = faults.stall_ms, faults.stall_every_s, time.monotonic()
+        self._changed.set()
+
+    def next_pause(self, now: float | None = None) -> float | None:
+        """When the next pause starts (monotonic seconds), None while the stall is off."""
+        if self.ms <= 0 or self.every_s <= 0:
+            return None
+        now = time.monotonic() if now is None else now
+        periods = max(1, math.floor((now - self.since) / self.every_s) + 1)
+        return self.since + periods * self.every_s
+
+    async def run(self) -> None:
+        while True:
+            self._changed.clear()
+            due = self.next_pause()
+            try:
+                await asyncio.wait_for(self._changed.wait(), None if due is None else max(0.0, due - time.monotonic()))
+                continue  # switched meanwhile: a new clock
+            except TimeoutError:
+                pass
+            time.sleep(self.ms / 1000)  # noqa: ASYNC251 - on purpose: the whole service (its loop) pauses
+            self.count += 1
