@@ -39,6 +39,7 @@ pytest_plugins = [
     "pytest_artemis.fixtures.services",
     "pytest_artemis.fixtures.load",
     "pytest_artemis.fixtures.observability",
+    "pytest_artemis.fixtures.probes",
 ]
 
 GATE_PROPERTY = "artemis_gate"

@@ -167,7 +167,7 @@ def test_probes_suite_runs_against_an_external_target_and_skips_fault_tests(
     """)
     result = pytester.runpytest("-p", "no:cacheprovider", "-rs", "--artemis-target", external.url,
                                 "-k", "not prometheus")
-    result.assert_outcomes(passed=4, skipped=2)
+    result.assert_outcomes(passed=5, skipped=8)
     result.stdout.fnmatch_lines(["*fault switches need the managed reference service*"])
 
 
