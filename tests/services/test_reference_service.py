@@ -228,7 +228,52 @@ def test_unavailable_replicas_fault_reports_the_deployment_as_kube_state_metrics
     assert not any(name == metrics.DEPLOYMENT_REPLICAS_UNAVAILABLE for name, _ in scrape(target.url))
 
 
+async def _open_schedule(url: str, every: float, seconds: float) -> list[tuple[float, float]]:
+    """(sent, answered) of GETs started every ``every`` s whatever the answers do (one task each)."""
+    out: list[tuple[float, float]] = []
+    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=None)) as client:
+        async def one() -> None:
+            sent = time.perf_counter()
+            await client.get(url)
+            out.append((sent, time.perf_counter()))
+
+        start, tasks = time.perf_counter(), []
+        for k in range(int(seconds / every)):
+            await asyncio.sleep(max(0.0, start + k * every - time.perf_counter()))
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+    return out
+
+
+def test_stall_fault_pauses_the_whole_service_and_every_request_arriving_meanwhile_waits_for_its_end(target) -> None:
+    target.admin.set(stall_ms=300, stall_every_s=1)  # the first pause comes one second after the switch
+    timings = asyncio.run(_open_schedule(target.url + "/health/live", 0.02, 2.6))
+    slow = sorted((sent, answered) for sent, answered in timings if answered - sent > 0.05)
+    pauses: list[list[tuple[float, float]]] = []
+    for request in slow:  # requests that waited, grouped by the pause they waited for
+        if pauses and request[0] - pauses[-1][-1][0] < 0.5:
+            pauses[-1].append(request)
+        else:
+            pauses.append([request])
+    assert len(pauses) == 2, f"expected two pauses in 2.6 s, got {[len(p) for p in pauses]}"
+    for waited in pauses:
+        assert len(waited) >= 10, "requests keep arriving during a 300 ms pause (one every 20 ms)"
+        ends = [answered for _, answered in waited]
+        assert max(ends) - min(ends) < 0.05, "everyone that arrived during the pause is answered when it ends"
+        assert 0.25 <= waited[0][1] - waited[0][0] <= 0.4, "the first to arrive waits the whole pause"
+    fast = [answered - sent for sent, answered in timings if answered - sent <= 0.05]
+    assert len(fast) > len(slow), "between the pauses the service answers at once"
+    assert value(target.url, metrics.FAULT_ACTIVE, fault="stall") == 1 and target.admin.status()["stalls"] >= 2
+    target.admin.set(stall_ms=0)
+    assert max(timed_get(target.url + "/health/live")[1] for _ in range(30)) < 0.2
+
+
 # ---------------------------------------------------------------------- fault switches at start
+
+
+def test_the_stall_fault_is_read_from_its_two_variables() -> None:
+    faults = Faults.from_env({"ARTEMIS_FAULT_STALL_MS": "200", "ARTEMIS_FAULT_STALL_EVERY_S": "5"})
+    assert (faults.stall_ms, faults.stall_every_s, faults.active()["stall"]) == (200, 5, True)
 
 
 def test_faults_given_at_start_are_in_force_from_the_first_request(reference_service_factory) -> None:
@@ -253,6 +298,8 @@ def test_bad_fault_variable_stops_the_start_with_the_variable_named(reference_se
     ({"memory_limit_mb": -5}, "memory_limit_mb: expected a number from 0"),
     ({"unavailable_replicas": 1.5}, "unavailable_replicas: expected a whole number from 0 to 1000"),
     ({"explode": True}, "unknown fault field(s) explode"),
+    ({"stall_ms": 2000, "stall_every_s": 1}, "stall_ms: a pause of 2000 ms must be shorter than its period"),
+    ({"stall_every_s": -1}, "stall_every_s: expected a number from 0 to 3600"),
 ])
 def test_fault_values_are_validated_with_the_field_named(changes: dict[str, object], problem: str) -> None:
     with pytest.raises(FaultError, match=problem.replace("(", r"\(").replace(")", r"\)")):
