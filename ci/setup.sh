@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs everything pytest-artemis needs on a fresh Debian machine (run as root; no TTY needed):
-#   - with apt-get: the Prometheus server and promtool (Debian package prometheus), and python3 / python3-venv
-#     when they are missing;
+# Installs everything pytest-artemis needs on a fresh Debian machine (as root, or as a user with passwordless
+# sudo for the apt-get steps; no TTY needed):
+#   - with apt-get: the Prometheus server and promtool (Debian package prometheus), Chromium for the browser
+#     tests (Debian package chromium; SETUP_CHROMIUM=no leaves it out, as the pipeline's cluster and deploy jobs
+#     do), and python3 / python3-venv when they are missing;
 #   - the project virtual environment .venv at the repository root, made with `python3 -m venv`
 #     (PYTHON=/path/to/python picks another interpreter, Python >= 3.11): uv, at the version pinned in
 #     pyproject.toml ([tool.uv] required-version), installed into it with pip, then exactly the versions in
 #     uv.lock with `uv sync --locked --extra dev` (the project itself editable). The system Python is never
 #     installed into.
+# Not root: the apt-get steps, only when something is missing, go through passwordless sudo.
 # Run again, it changes nothing: it checks each part, says that everything is in place and exits in a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,14 +21,23 @@ changed=0
 
 say() { echo "[setup] $*"; }
 
-apt_update() {  # once per run, before any apt-get install or apt-cache look-up
-  if [ "$(id -u)" != 0 ]; then
-    say "needs root to apt-get install what is missing; run it as root or install it first" >&2
+# Root runs apt-get itself; another user only through passwordless sudo (sudo -n never prompts), as on a CI
+# runner. The project's files (.venv) stay the caller's.
+as_root() {
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo -n env DEBIAN_FRONTEND=noninteractive "$@"
+  else
+    say "needs root to run '$*'; run it as root (or with passwordless sudo) or install it first" >&2
     exit 1
   fi
+}
+
+apt_update() {  # once per run, before any apt-get install or apt-cache look-up
   if [ -z "${_APT_UPDATED:-}" ]; then
     say "apt-get update"
-    apt-get update -qq </dev/null
+    as_root apt-get update -qq </dev/null
     _APT_UPDATED=1
   fi
 }
@@ -33,7 +45,7 @@ apt_update() {  # once per run, before any apt-get install or apt-cache look-up
 apt_install() {
   apt_update
   say "apt-get install $*"
-  apt-get install -y -qq --no-install-recommends "$@" </dev/null >/dev/null
+  as_root apt-get install -y -qq --no-install-recommends "$@" </dev/null >/dev/null
   changed=1
 }
 
@@ -42,10 +54,14 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
   say "installing the Prometheus server and promtool (Debian package prometheus)"
   apt_install prometheus
 fi
+if [ "${SETUP_CHROMIUM:-yes}" != no ] && ! command -v chromium >/dev/null; then
+  say "installing Chromium for the browser tests (Debian package chromium)"
+  apt_install chromium
+fi
 # The Debian package may start a system Prometheus on :9090; the plugin starts its own on a free port.
 if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
   say "stopping the system Prometheus service (the plugin starts its own)"
-  systemctl stop prometheus || true
+  as_root systemctl stop prometheus || true
 fi
 
 if ! command -v "$PYTHON" >/dev/null; then
@@ -118,7 +134,9 @@ else
 fi
 
 packages="$("$UV" pip list --python "$VENV/bin/python" --format freeze 2>/dev/null | wc -l)"
-summary="prometheus $(prometheus --version 2>/dev/null | awk 'NR==1{print $3}' || true), promtool, .venv (Python ${want_base##* }, uv $UV_VERSION, $packages packages as locked in uv.lock)"
+browser=""
+if command -v chromium >/dev/null; then browser=", chromium $(chromium --version 2>/dev/null | awk '{print $2}' || true)"; fi
+summary="prometheus $(prometheus --version 2>/dev/null | awk 'NR==1{print $3}' || true), promtool$browser, .venv (Python ${want_base##* }, uv $UV_VERSION, $packages packages as locked in uv.lock)"
 if [ "$changed" = 0 ]; then
   say "everything is in place: $summary (checked in ${SECONDS}s)"
 else
