@@ -10,15 +10,20 @@ from __future__ import annotations
 __all__ = [
     "ArtemisError",
     "BaselineError",
+    "ClusterError",
+    "ClusterUnavailableError",
     "ConfigError",
+    "ConflictError",
     "DashboardError",
     "GeneratorSaturatedError",
     "InconclusiveError",
     "LoadError",
     "ManifestError",
+    "NotFoundError",
     "PrometheusError",
     "PrometheusQueryError",
     "PrometheusUnavailableError",
+    "RolloutFailedError",
     "RuleError",
     "RunInvalidError",
     "ServiceError",
@@ -101,3 +106,35 @@ class InconclusiveError(ArtemisError):
 
 class TrafficRefusedError(ConfigError):
     """Generated traffic or a fault switch was refused: the environment is production and load is not allowed."""
+
+
+class ClusterError(ArtemisError):
+    """Talking to the Kubernetes API failed, or the cluster refused what was asked of it."""
+
+
+class ClusterUnavailableError(ClusterError):
+    """No Kubernetes API server is configured, or the configured one cannot be reached."""
+
+
+class NotFoundError(ClusterError):
+    """The Kubernetes API answered 404 for the object asked for."""
+
+
+class ConflictError(ClusterError):
+    """The Kubernetes API answered 409 (the object exists already, or changed since it was read)."""
+
+
+class RolloutFailedError(ClusterError):
+    """A rollout failed: its progress deadline passed, a new pod failed fast, or it did not finish in time.
+
+    ``reason`` is the short cause (``ProgressDeadlineExceeded``, ``CrashLoopBackOff``, ``timeout`` ...) and
+    ``pod``/``container`` name the failing pod when there is one.
+    """
+
+    def __init__(self, message: str, *, reason: str, deployment: str = "", pod: str = "",
+                 container: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.deployment = deployment
+        self.pod = pod
+        self.container = container

@@ -1,0 +1,48 @@
+"""Fixtures of the cluster tests: the emulated Kubernetes API on loopback with its scripted controllers."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import threading
+
+from controller import Controller
+from kubeapi import ApiServer, Store
+
+
+@dataclass
+class Emulator:
+    """A running emulated API server, its store, its controllers and a kubeconfig pointing at it."""
+
+    server: ApiServer
+    store: Store
+    controller: Controller
+    kubeconfig: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture
+def kube_api(tmp_path: Path) -> Iterator[Emulator]:
+    """A fresh emulated API server on 127.0.0.1 (a random port) with the deployment controller running."""
+    store = Store()
+    server = ApiServer(store)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    controller = Controller(store)
+    controller.start()
+    try:
+        yield Emulator(server, store, controller, server.write_kubeconfig(tmp_path / "kubeconfig"))
+    finally:
+        controller.stop()
+        server.shutdown()
+        server.server_close()
