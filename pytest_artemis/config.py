@@ -153,6 +153,28 @@ def parse_request_path(value: str) -> str:
     return value.strip()
 
 
+def parse_seconds(value: str) -> float:
+    """A number of seconds above 0 and at most 86400, e.g. 300 or 2.5."""
+    try:
+        number = float(value)
+    except ValueError as err:
+        raise ValueError("a number of seconds above 0 and at most 86400, e.g. 300") from err
+    if not 0 < number <= 86400:
+        raise ValueError("a number of seconds above 0 and at most 86400, e.g. 300")
+    return number
+
+
+def parse_restart_limit(value: str) -> int:
+    """A whole number of container restarts from 0 to 100."""
+    try:
+        number = int(value)
+    except ValueError as err:
+        raise ValueError("a whole number of restarts from 0 to 100") from err
+    if not 0 <= number <= 100:
+        raise ValueError("a whole number of restarts from 0 to 100")
+    return number
+
+
 def parse_bool(value: str) -> bool:
     """true/false, yes/no, 1/0, on/off."""
     lowered = value.strip().lower()
@@ -219,6 +241,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("context", "kubeconfig context for cluster gates.", parse_context, metavar="NAME"),
     OptionSpec("namespace", "Kubernetes namespace for cluster gates.", parse_name, default="default",
                metavar="NAME"),
+    OptionSpec("require-cluster", "Cluster gates error (instead of skipping) when no Kubernetes cluster is configured.",
+               parse_bool, default=False, kind="flag"),
+    OptionSpec("keep-namespace", "Keep the session's ephemeral cluster namespace after the session (for debugging).",
+               parse_bool, default=False, kind="flag"),
+    OptionSpec("rollout-timeout", "Seconds a cluster rollout may take before the rollout gate fails.",
+               parse_seconds, default=300.0, metavar="SECONDS"),
+    OptionSpec("restart-limit", "Container restarts of a new pod during a rollout that fail it at once.",
+               parse_restart_limit, default=2, metavar="N"),
     OptionSpec("manifests", "Kubernetes manifest files or directories to gate (kustomize directories rendered).",
                parse_path, default=("manifests",), kind="list", metavar="PATH"),
     OptionSpec("k8s-version", "Kubernetes version whose schemas validate manifests.", parse_k8s_version,
@@ -277,6 +307,10 @@ class ArtemisConfig:
     kubeconfig: Path | None = None
     context: str | None = None
     namespace: str = "default"
+    require_cluster: bool = False
+    keep_namespace: bool = False
+    rollout_timeout: float = 300.0
+    restart_limit: int = 2
     manifests: tuple[Path, ...] = ()
     k8s_version: str = "1.34"
     fail_on: str = "critical"
