@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import random
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,17 +36,16 @@ DONE_MESSAGE = "artemis_arrival_done"
 #: How long a process waits for its last answers after its last scheduled start.
 DRAIN_SECONDS = 5.0
 
-_LATE: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 
 def record_lateness(ms: float) -> None:
     """The request(s) the current greenlet sends next started ``ms`` after their intended start."""
-    _LATE[getcurrent()] = ms
+    getcurrent().artemis_late_ms = ms  # an attribute of the greenlet: cheap, and gone with it
 
 
 def lateness_ms() -> float:
     """How late the current greenlet's request started against its schedule (0 when it has none)."""
-    return _LATE.get(getcurrent(), 0.0)
+    return getattr(getcurrent(), "artemis_late_ms", 0.0)
 
 
 def _one_task(owner: Any) -> None:
@@ -115,14 +113,12 @@ class Schedule:
         for offset in self.times:
             due = t0 + offset
             left = due - now()
-            if left > 0:
-                while left > 0:
-                    sleep(left)
-                    left = due - now()
-            else:
-                sleep(0)  # behind the schedule: let the connections run before the next start
+            behind = left <= 0
+            while left > 0:
+                sleep(left)
+                left = due - now()
             if self.queue.qsize() + self.busy >= self.in_flight:
-                self.dropped += 1
+                self.dropped += 1  # due now, and no room: dropped, not sent late
                 if self.on_drop is not None:
                     self.on_drop()
                 continue
@@ -130,6 +126,8 @@ class Schedule:
             self.started += 1
             if self.queue.qsize() > len(self.workers) - self.busy and len(self.workers) < self.connections:
                 self.workers.append(gevent.spawn(self._connection))
+            if behind:
+                sleep(0)  # behind the schedule: let the connections run before the next start
         deadline = now() + DRAIN_SECONDS
         while self.pending and now() < deadline:
             sleep(0.01)
