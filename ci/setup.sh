@@ -58,6 +58,22 @@ if [ "${SETUP_CHROMIUM:-yes}" != no ] && ! command -v chromium >/dev/null; then
   say "installing Chromium for the browser tests (Debian package chromium)"
   apt_install chromium
 fi
+# ARTEMIS_ALLURE=1: Java 17 and the Allure 2 command line, for artemis-report --allure (single-file Allure HTML).
+if [ "${ARTEMIS_ALLURE:-}" = 1 ]; then
+  if ! command -v java >/dev/null; then
+    say "installing Java 17 for the Allure command line (Debian package openjdk-17-jre-headless)"
+    apt_install openjdk-17-jre-headless
+  fi
+  if ! command -v allure >/dev/null; then
+    if ! command -v npm >/dev/null; then
+      say "installing npm for the Allure command line (Debian package npm)"
+      apt_install npm
+    fi
+    say "installing the Allure 2 command line (npm package allure-commandline)"
+    npm install -g --silent allure-commandline </dev/null >/dev/null
+    changed=1
+  fi
+fi
 # The Debian package may start a system Prometheus on :9090; the plugin starts its own on a free port.
 if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
   say "stopping the system Prometheus service (the plugin starts its own)"
@@ -136,6 +152,7 @@ fi
 packages="$("$UV" pip list --python "$VENV/bin/python" --format freeze 2>/dev/null | wc -l)"
 browser=""
 if command -v chromium >/dev/null; then browser=", chromium $(chromium --version 2>/dev/null | awk '{print $2}' || true)"; fi
+if [ "${ARTEMIS_ALLURE:-}" = 1 ] && command -v allure >/dev/null; then browser="$browser, allure $(allure --version 2>/dev/null || true)"; fi
 summary="prometheus $(prometheus --version 2>/dev/null | awk 'NR==1{print $3}' || true), promtool$browser, .venv (Python ${want_base##* }, uv $UV_VERSION, $packages packages as locked in uv.lock)"
 if [ "$changed" = 0 ]; then
   say "everything is in place: $summary (checked in ${SECONDS}s)"

@@ -51,9 +51,8 @@ def publish_item(item: Any, gate: str) -> None:
     tags = sorted({m.name for m in item.iter_markers() if m.name not in ("parametrize", "usefixtures")})
     if tags:
         allure.dynamic.tag(*tags)
-    worst = max((f.severity for f in problems), key=SEVERITY_RANK.__getitem__, default=None)
-    if worst is None and any(f.status in ("pass", "fail") for f in findings):
-        worst = max((f.severity for f in findings if f.status in ("pass", "fail")), key=SEVERITY_RANK.__getitem__)
+    judged = problems or [f for f in findings if f.status in ("pass", "fail")]
+    worst: str | None = max((f.severity for f in judged), key=lambda s: SEVERITY_RANK[s]) if judged else None
     if worst is not None:
         allure.dynamic.severity(getattr(allure.severity_level, _SEVERITY[worst]))
     for f in findings:
