@@ -20,7 +20,8 @@ __all__ = ["AREAS", "OUTPUT", "README", "TURN_OFF", "available_areas", "main", "
 
 #: Check area -> the module that registers its checks on import.
 AREAS: dict[str, str] = {"manifests": "pytest_artemis.checks.manifests", "rules": "pytest_artemis.checks.rules",
-                         "dashboards": "pytest_artemis.checks.dashboards", "load": "pytest_artemis.load.gates"}
+                         "dashboards": "pytest_artemis.checks.dashboards", "load": "pytest_artemis.load.gates",
+                         "rollout": "pytest_artemis.rollout.checks"}
 OUTPUT = Path(__file__).resolve().parent / "checks.md"
 README = Path(__file__).resolve().parents[1] / "README.md"
 

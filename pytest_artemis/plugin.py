@@ -40,6 +40,7 @@ pytest_plugins = [
     "pytest_artemis.fixtures.load",
     "pytest_artemis.fixtures.observability",
     "pytest_artemis.fixtures.probes",
+    "pytest_artemis.fixtures.cluster",
 ]
 
 GATE_PROPERTY = "artemis_gate"

@@ -15,7 +15,7 @@ from pytest_artemis.checks.registry import REGISTRY
 
 TESTS = Path(__file__).resolve().parents[1]
 for _module in ("pytest_artemis.checks.manifests", "pytest_artemis.checks.rules", "pytest_artemis.checks.dashboards",
-                "pytest_artemis.load.gates"):
+                "pytest_artemis.load.gates", "pytest_artemis.rollout.checks"):
     importlib.import_module(_module)
 
 EVIDENCE = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in sorted(TESTS.rglob("*"))
