@@ -132,9 +132,9 @@ class _Stream:
         else:
             self.down["n"] += 1
 
-    def on_dropped(self) -> None:
-        """Arrival mode: a scheduled start found the in-flight bound exhausted."""
-        second = int(time.time())
+    def on_dropped(self, due: float) -> None:
+        """Arrival mode: the start scheduled at ``due`` (wall clock) found the in-flight bound exhausted."""
+        second = int(due)
         interval = self.seconds.get(second)
         if interval is None:
             interval = self.seconds[second] = _Interval()
