@@ -254,8 +254,9 @@ def _served_ports(target_port: int | None, obj: ManifestObject, objects: Sequenc
             continue
         for port in service.spec.get("ports") or ():
             port = mapping(port)
-            if target_port in (port.get("port"), port.get("nodePort")):
-                wanted.add(port.get("targetPort", port.get("port")))
+            target = port.get("targetPort", port.get("port"))
+            if target_port in (port.get("port"), port.get("nodePort")) and target is not None:
+                wanted.add(target)
     return {str(w) if isinstance(w, str) and not w.isdigit() else int(w) for w in wanted if w is not None}
 
 
@@ -279,7 +280,8 @@ def _pick_container(obj: ManifestObject, objects: Sequence[ManifestObject], targ
     if not containers:
         raise ProbeSpecError(f"{obj.ref} ({obj.file}:{obj.line}) has no containers: nothing serves the target")
     served = _served_ports(target_port, obj, objects)
-    serving = [(i, c, port) for i, c in enumerate(containers) if (port := _serves(c, served)) is not None]
+    serving: list[tuple[int, dict[str, Any], int | None]] = [
+        (i, c, port) for i, c in enumerate(containers) if (port := _serves(c, served)) is not None]
     notes: list[str] = []
     if len(containers) == 1 and not serving:
         serving = [(0, containers[0], None)]
@@ -350,7 +352,7 @@ def _pod_probes(deployments: Sequence[ManifestObject], objects: Sequence[Manifes
     finder = _Finder(obj, rootdir)
     name = str(container.get("name") or f"#{index}")
     pod = ["spec", "template", "spec"]
-    where = [*pod, "containers", ("name", name)] if container.get("name") else [*pod, "containers"]
+    where: list[locate.Step] = [*pod, "containers", ("name", name)] if container.get("name") else [*pod, "containers"]
     probes = {kind: _probe(kind, container[key], container, finder.at([*where, key], container[key]))
               for kind, key in KINDS.items() if isinstance(container.get(key), dict)}
     grace = obj.pod_spec().get("terminationGracePeriodSeconds")

@@ -7,6 +7,7 @@
   ErrImagePull, OOMKilled, CreateContainerConfigError, or restarting more often than a limit.
 * :class:`Rollouts` - ``wait``, ``update(image=..., env=...)``, ``undo()`` to the previous revision (the
   ReplicaSets' ``deployment.kubernetes.io/revision`` annotations) and ``history()``.
+* :func:`object_meta` - the metadata of an object read from the API (a :class:`ClusterError` when it has none).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from kubernetes import client as k8s
 
@@ -22,7 +23,7 @@ from pytest_artemis.clients.kube import KubeClient
 from pytest_artemis.errors import ClusterError, ConflictError, RolloutFailedError
 
 __all__ = ["FAIL_FAST_WAITING", "REVISION", "Revision", "RolloutStatus", "Rollouts", "fail_fast_reason",
-           "rollout_status"]
+           "object_meta", "rollout_status"]
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -63,14 +64,36 @@ class Revision:
     template: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
+def object_meta(obj: k8s.V1Deployment | k8s.V1ReplicaSet | k8s.V1Pod) -> k8s.V1ObjectMeta:
+    """The metadata of an object read from the API server (which always sets it; the client models make it
+    optional): a :class:`ClusterError` naming the kind of object when it is missing."""
+    if obj.metadata is None:
+        kind = obj.kind or type(obj).__name__.removeprefix("V1")
+        raise ClusterError(f"the Kubernetes API returned a {kind} without metadata")
+    return obj.metadata
+
+
+class _Figures(TypedDict):
+    """The counters of a :class:`RolloutStatus` read from a Deployment."""
+
+    generation: int
+    observed_generation: int
+    replicas: int
+    updated: int
+    ready: int
+    available: int
+
+
 def rollout_status(dep: k8s.V1Deployment) -> RolloutStatus:
     """The rollout status of a Deployment read, as ``kubectl rollout status`` words it."""
-    name = str(dep.metadata.name)
+    meta = object_meta(dep)
+    name = str(meta.name)
     status = dep.status or k8s.V1DeploymentStatus()
     want = dep.spec.replicas if dep.spec.replicas is not None else 1
-    figures = {"generation": dep.metadata.generation or 0, "observed_generation": status.observed_generation or 0,
-               "replicas": status.replicas or 0, "updated": status.updated_replicas or 0,
-               "ready": status.ready_replicas or 0, "available": status.available_replicas or 0}
+    figures: _Figures = {
+        "generation": meta.generation or 0, "observed_generation": status.observed_generation or 0,
+        "replicas": status.replicas or 0, "updated": status.updated_replicas or 0,
+        "ready": status.ready_replicas or 0, "available": status.available_replicas or 0}
     if figures["generation"] > figures["observed_generation"]:
         return RolloutStatus(name, False, "waiting for deployment spec update to be observed", **figures)
     progressing = next((c for c in status.conditions or [] if c.type == "Progressing"), None)
@@ -96,7 +119,7 @@ def fail_fast_reason(pods: list[k8s.V1Pod], restart_limit: int) -> tuple[str, st
             if pod.status else []
         for cs in statuses:
             state, last = cs.state or k8s.V1ContainerState(), cs.last_state or k8s.V1ContainerState()
-            pod_name = str(pod.metadata.name)
+            pod_name = str(object_meta(pod).name)
             for terminated in (state.terminated, last.terminated):
                 if terminated is not None and terminated.reason == "OOMKilled":
                     detail = (f"killed for exceeding its memory limit (exit {terminated.exit_code}, "
@@ -117,7 +140,7 @@ def fail_fast_reason(pods: list[k8s.V1Pod], restart_limit: int) -> tuple[str, st
 
 def _revision(rs: k8s.V1ReplicaSet) -> int:
     try:
-        return int((rs.metadata.annotations or {}).get(REVISION, "0"))
+        return int((object_meta(rs).annotations or {}).get(REVISION, "0"))
     except ValueError:
         return 0
 
@@ -147,8 +170,9 @@ class Rollouts:
         """The ReplicaSets the Deployment owns, oldest revision first."""
         dep = self.kube.deployment(name, self.namespace)
         labels = dep.spec.selector.match_labels or {}
+        uid = object_meta(dep).uid
         owned = [rs for rs in self.kube.replicasets(self.namespace, _selector(labels))
-                 if any(ref.uid == dep.metadata.uid for ref in rs.metadata.owner_references or [])]
+                 if any(ref.uid == uid for ref in object_meta(rs).owner_references or [])]
         return sorted(owned, key=_revision)
 
     def new_pods(self, name: str) -> list[k8s.V1Pod]:
@@ -163,10 +187,12 @@ class Rollouts:
         out = []
         for rs in self.replicasets(name):
             template = self.kube.api.sanitize_for_serialization(rs.spec.template) or {}
-            images = tuple(c.image or "" for c in rs.spec.template.spec.containers) if rs.spec.template else ()
-            out.append(Revision(_revision(rs), str(rs.metadata.name), images,
-                                (rs.metadata.annotations or {}).get(CHANGE_CAUSE, ""),
-                                rs.status.replicas or 0, rs.status.ready_replicas or 0, template))
+            pod_spec = rs.spec.template.spec if rs.spec.template else None
+            images = tuple(c.image or "" for c in pod_spec.containers) if pod_spec else ()
+            meta = object_meta(rs)
+            out.append(Revision(_revision(rs), str(meta.name), images, (meta.annotations or {}).get(CHANGE_CAUSE, ""),
+                                (rs.status.replicas or 0) if rs.status else 0,
+                                (rs.status.ready_replicas or 0) if rs.status else 0, template))
         return out
 
     # ------------------------------------------------------------------ wait

@@ -16,7 +16,7 @@ from pytest_artemis.errors import ClusterError, RolloutFailedError
 from pytest_artemis.findings import Finding
 from pytest_artemis.rollout import checks
 from pytest_artemis.rollout.analysis import AnalysisResult, Metric, Querier, analyze
-from pytest_artemis.rollout.deployment import Rollouts, RolloutStatus
+from pytest_artemis.rollout.deployment import Rollouts, RolloutStatus, object_meta
 
 __all__ = ["GateResult", "rollout_gate"]
 
@@ -41,11 +41,13 @@ class GateResult:
 def _serves(rollouts: Rollouts, name: str, images: tuple[str, ...], serves: Callable[[], bool] | None) -> str:
     """Empty when the Deployment's current pods run ``images`` and are ready (and ``serves()``), else why not."""
     pods = rollouts.new_pods(name)
-    running = {c.image for p in pods for c in p.spec.containers}
+    # a container without an image counts as "" (as in Revision.images); a pod without status is not ready
+    running = {c.image or "" for p in pods for c in (p.spec.containers if p.spec else [])}
     if running != set(images):
         return f"its pods run {', '.join(sorted(running)) or 'nothing'}, not {', '.join(images)}"
-    unready = [p.metadata.name for p in pods
-               if not any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))]
+    unready = [str(object_meta(p).name) for p in pods
+               if not any(c.type == "Ready" and c.status == "True"
+                          for c in ((p.status.conditions if p.status else None) or []))]
     if unready:
         return "pods not ready: " + ", ".join(unready)
     if serves is not None and not serves():
