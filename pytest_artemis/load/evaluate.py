@@ -116,11 +116,11 @@ def evaluate(run: RunResult, plan: Plan, baseline: Baseline, *, history: History
     if spec.baseline_gates:
         limit, note = _throughput_limit(plan, baseline, own_users)
         ev.findings += gates.baseline_gates(run, baseline, throughput_limit=limit, throughput_note=note)
+        for monitor in monitors if monitors is not None else window_monitors(plan, baseline):
+            ev.findings.append(gates.window_gate(run, monitor))
     if plan.arrival:  # beside the corrected p95/p99 the gates judged (after them; at the end without them)
         at = next((i + 1 for i, f in enumerate(ev.findings) if f.check == "load-p99"), len(ev.findings))
         ev.findings[at:at] = gates.uncorrected_latency(run, baseline)
-        for monitor in monitors if monitors is not None else window_monitors(plan, baseline):
-            ev.findings.append(gates.window_gate(run, monitor))
     if spec.gates is not None:
         ev.findings += spec.gates(run, plan, baseline)
     total = run.total

@@ -57,7 +57,7 @@ def mission(tmp_path_factory: pytest.TempPathFactory) -> Mission:
     return Mission(directory, verdict_path, verdict, report, cli_report, cli)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's sync API keeps an event loop running: not past this module
 def browser() -> Iterator[Any]:
     path = chromium_path()
     try:
