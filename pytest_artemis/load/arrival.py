@@ -11,8 +11,7 @@ Imported by :mod:`pytest_artemis.load.child` (and the default user mix) only, af
   created as needed up to this process's share of the plan's users) take the starts in order and run one task
   of their user for each. A start that finds ``in_flight`` requests already started and unfinished (queued for
   a connection or on the wire) is a dropped iteration, counted (in the second it was due) and reported; nothing
-  waits for it. While the bound stays exhausted the scheduler sleeps until an answer frees a slot and then drops
-  in one go every start that fell due meanwhile (an overloaded run costs no wake-up per dropped start).
+  waits for it, and a scheduler behind its schedule drops what is overdue without yielding in between.
 * :class:`ArrivalDriver` - the one Locust user each process runs in arrival mode: it plays the schedule,
   waits (bounded) for the last answers and tells the master (or the local runner) that its share is done.
 """
@@ -25,7 +24,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
-from gevent.event import Event
 from gevent.queue import Queue
 from greenlet import getcurrent
 from locust import User, constant, task
@@ -78,8 +76,6 @@ class Schedule:
         self.workers: list[gevent.Greenlet] = []
         self.t0 = self.wall0 = 0.0
         self.errors = 0
-        self._room = Event()  # set when an answer frees an in-flight slot while the scheduler waits for one
-        self._waiting = False
 
     @property
     def pending(self) -> int:
@@ -110,52 +106,29 @@ class Schedule:
                 self.environment.events.user_error.fire(user_instance=user, exception=err, tb=err.__traceback__)
             finally:
                 self.busy -= 1
-                if self._waiting:
-                    self._room.set()
-
-    def _drop(self, offset: float) -> None:
-        self.dropped += 1
-        if self.on_drop is not None:
-            self.on_drop(self.wall0 + offset)
-
-    def _wait_for_room(self) -> float:
-        """Sleep while every in-flight slot is taken; returns when one is free (perf_counter time)."""
-        self._waiting = True
-        try:
-            while self.queue.qsize() + self.busy >= self.in_flight:
-                self._room.clear()
-                self._room.wait(0.1)
-        finally:
-            self._waiting = False
-        return time.perf_counter()
 
     def run(self) -> None:
         """Start every scheduled request at its time (or drop it), then wait up to DRAIN_SECONDS for the answers."""
         now, sleep = time.perf_counter, gevent.sleep
         self.t0 = t0 = now()
         self.wall0 = time.time()
-        full_until = 0.0  # starts due before this fell due while every slot was taken
         for offset in self.times:
             due = t0 + offset
-            if due < full_until:
-                self._drop(offset)
-                continue
             left = due - now()
             behind = left <= 0
             while left > 0:
                 sleep(left)
                 left = due - now()
             if self.queue.qsize() + self.busy >= self.in_flight:
-                self._drop(offset)  # due now, and no room: dropped, not sent late
-                full_until = self._wait_for_room()
+                self.dropped += 1  # due now, and no room: dropped, not sent late
+                if self.on_drop is not None:
+                    self.on_drop(self.wall0 + offset)
                 continue
             self.queue.put(due)
             self.started += 1
             if self.queue.qsize() > len(self.workers) - self.busy and len(self.workers) < self.connections:
                 self.workers.append(gevent.spawn(self._connection))
-            if self.queue.qsize() + self.busy >= self.in_flight:
-                full_until = self._wait_for_room()  # the bound is reached: what falls due until an answer is dropped
-            elif behind:
+            if behind:
                 sleep(0)  # behind the schedule: let the connections run before the next start
         deadline = now() + DRAIN_SECONDS
         while self.pending and now() < deadline:
