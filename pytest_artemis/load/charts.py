@@ -1,18 +1,48 @@
 """Artifacts of a load run: the time series as JSON and PNG charts of RPS, latency percentiles and users.
 
-Charts use matplotlib's Agg backend (no display) and the theme's palette and font.
+Charts use matplotlib's Agg backend (no display) and the theme's palette and font. Importing matplotlib takes
+about a second; :func:`warm_up` does it in a background thread while the Locust children start (the pytest
+process only waits for them then), so the chart costs a tenth of that after the run.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import threading
 from pathlib import Path
 
 from pytest_artemis import theme
 from pytest_artemis.families import BY_NAME
 from pytest_artemis.load.results import RunResult
 
-__all__ = ["write_charts", "write_timeseries"]
+__all__ = ["warm_up", "warmed", "write_charts", "write_timeseries"]
+
+_warming: threading.Thread | None = None
+
+
+def _import() -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot
+    except Exception:  # noqa: BLE001, S110 - write_charts imports again and reports a real problem
+        pass
+
+
+def warm_up() -> None:
+    """Import matplotlib in a background thread (once; not when it is imported already)."""
+    global _warming
+    if _warming is None and "matplotlib.pyplot" not in sys.modules:
+        _warming = threading.Thread(target=_import, name="artemis-charts-import", daemon=True)
+        _warming.start()
+
+
+def warmed() -> None:
+    """Wait for :func:`warm_up`'s import to finish (no thread is left running when the session ends)."""
+    if _warming is not None:
+        _warming.join()
 
 
 def write_timeseries(result: RunResult, directory: Path) -> Path:
@@ -26,6 +56,7 @@ def write_charts(result: RunResult, directory: Path) -> Path | None:
     """``load.png``: users, RPS and failures/s, and p50/p95/p99 per second, faults shaded. None without samples."""
     if not result.samples:
         return None
+    warmed()
     import matplotlib
 
     matplotlib.use("Agg", force=True)

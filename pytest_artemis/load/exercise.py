@@ -52,7 +52,11 @@ class Exercise:
         before = self._steady("before") if steady else None
         monitors = window_monitors(self.plan, self.baseline)
         self.options.monitors = monitors
-        self.result = self.runner.run(self.plan, self.options)
+        charts.warm_up()  # while the Locust children start
+        try:
+            self.result = self.runner.run(self.plan, self.options)
+        finally:
+            charts.warmed()
         after = self._steady("after") if steady else None
         directory = self.options.run_dir
         self.artifacts["timeseries.json"] = charts.write_timeseries(self.result, directory)
