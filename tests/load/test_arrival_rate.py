@@ -4,6 +4,7 @@ service (Locust only ever runs in child processes)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -42,10 +43,10 @@ def test_staged_rates_follow_the_stages_and_keep_the_phase_across_a_boundary() -
     times = list(shapes.arrival_times(shape, 5.0))
     per_stage = [sum(1 for t in times if start <= t < end) for start, end, _ in shape.windows()]
     assert per_stage == [10, 50, 20]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps[:9] == pytest.approx([0.1] * 9) and gaps[10:59] == pytest.approx([0.02] * 49)
     assert times[10] == pytest.approx(1.0) and times[60] == pytest.approx(2.0)
-    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(times))
 
 
 @pytest.mark.parametrize("processes", [1, 2, 3])
