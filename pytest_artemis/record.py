@@ -135,6 +135,7 @@ class SessionRecord:
         self._counted: dict[str, tuple[str, str, int, bool]] = {}  # nodeid -> (gate, outcome, warnings, done)
         self._summary: dict[str, GateSummary] = {}  # kept up to date per report: no pass over all tests
         self._entries: dict[str, dict[str, Any]] = {}  # finished tests as the verdict holds them, made once
+        self._fragments: dict[str, tuple[str, str, str]] = {}  # ... and as JSON text
 
     # ---------------------------------------------------------------- input
 
@@ -142,6 +143,7 @@ class SessionRecord:
         """Fold one pytest TestReport (setup, call or teardown) into the record."""
         test = self.tests.setdefault(report.nodeid, TestOutcome(report.nodeid, gate))
         self._entries.pop(report.nodeid, None)  # a rerun reports again
+        self._fragments.pop(report.nodeid, None)
         test.duration += getattr(report, "duration", 0.0) or 0.0
         if report.failed:
             outcome: Outcome = "failed" if report.when == "call" else "error"
@@ -244,15 +246,32 @@ class SessionRecord:
             self._entries[test.nodeid] = made
         return made
 
+    def fragments(self, test: TestOutcome) -> tuple[str, str, str]:
+        """The test's JSON, its problems' and its figures' (comma-joined), redacted; made once per finished test
+        and shared by its journal line and the final file (which is put together from them, not dumped again)."""
+        cached = self._fragments.get(test.nodeid)
+        if cached is not None:
+            return cached
+        entry = self.entry(test)
+        made = (dumps(entry["test"]), ",".join(dumps(f) for f in entry["findings"]),
+                ",".join(dumps(m) for m in entry["measurements"]))
+        if test.nodeid in self._entries:  # finished: it changes no more
+            self._fragments[test.nodeid] = made
+        return made
+
+    def journal_line(self, test: TestOutcome) -> str:
+        """One line of the verdict journal: the finished test, its problems and its figures."""
+        t, f, m = self.fragments(test)
+        return f'{{"test": {t}, "findings": [{f}], "measurements": [{m}]}}'
+
     def to_json(self) -> str:
         """The whole verdict file's JSON text, redacted (non-ASCII kept as is, so a secret shows in its plain form;
         the JSON-escaped forms of registered secrets are registered too)."""
-        entries = [self.entry(t) for t in self.tests.values()]
-        data = {**self.head(), "tests": [e["test"] for e in entries],
-                "findings": [f for e in entries for f in e["findings"]]
-                + [f.as_dict() for f in self.session_findings if f.problem],
-                "measurements": [m for e in entries for m in e["measurements"]]}
-        return dumps(data, indent=2) + "\n"
+        parts = [self.fragments(t) for t in self.tests.values()]
+        findings = [p[1] for p in parts if p[1]] + [dumps(f.as_dict()) for f in self.session_findings if f.problem]
+        head = dumps(self.head())
+        return (f'{head[:-1]}, "tests": [{",".join(p[0] for p in parts)}], "findings": [{",".join(findings)}], '
+                f'"measurements": [{",".join(p[2] for p in parts if p[2])}]}}\n')
 
 
 def dumps(data: Any, indent: int | None = None) -> str:

@@ -77,7 +77,7 @@ class VerdictWriter:
         """Append the finished test to the journal (one write) and refresh the small head."""
         if self._fd is None:
             self._open_journal()
-        line = (dumps(record.entry(test)) + "\n").encode()
+        line = (record.journal_line(test) + "\n").encode()
         try:
             os.write(self._fd, line)  # type: ignore[arg-type]
         except OSError as err:
