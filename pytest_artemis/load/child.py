@@ -9,7 +9,8 @@ Every process writes one JSON line per wall-clock second to ``samples-ROLE.jsonl
 directory: users, its own CPU %, and per endpoint the request count, failures, and a histogram of
 *unrounded* response times from Locust's ``request`` event (``h``, from the actual send) and of the same
 times from each request's intended start (``hc``: plus how late it started against its schedule, see
-:mod:`pytest_artemis.load.arrival`). In arrival mode (spec ``mode``) every process runs one
+:mod:`pytest_artemis.load.arrival`; left out of a second in which no request started late, where it equals ``h``).
+In arrival mode (spec ``mode``) every process runs one
 :class:`~pytest_artemis.load.arrival.ArrivalDriver` playing its share of the schedule, and its lines also carry
 the scheduled starts it dropped that second (``dropped``) and the requests in flight (``in_flight``).
 A line ``{"event": ...}`` reports start, CPU warnings, errors and the end. SIGTERM ends the run
@@ -46,7 +47,6 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-import psutil
 from locust import runners as locust_runners
 from locust.env import Environment
 from locust.html import get_html_report
@@ -55,8 +55,8 @@ from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 from locust.util.load_locustfile import load_locustfile
 
 from pytest_artemis.load import arrival
-from pytest_artemis.load.locust_target import apply_target, connect_failure, redact_locust
-from pytest_artemis.load.results import Histogram
+from pytest_artemis.load.locust_target import apply_target, redact_locust
+from pytest_artemis.load.samples import Stream
 from pytest_artemis.load.shapes import Shape
 from pytest_artemis.redact import redact
 
@@ -66,119 +66,6 @@ EXIT_BAD_LOCUSTFILE = 3
 EXIT_NO_WORKERS = 4
 EXIT_CRASH = 5
 TARGET_ENV = "ARTEMIS_LOAD_TARGET_URL"  # the same name as pytest_artemis.load.runner.TARGET_ENV
-
-
-class _Interval:
-    """Per-endpoint figures of one wall-clock second in this process."""
-
-    def __init__(self) -> None:
-        self.endpoints: dict[str, dict[str, Any]] = {}
-        self.first = self.last = 0.0
-        self.dropped = 0
-
-    def add(self, name: str, ms: float, corrected_ms: float, failed: bool, error: str) -> None:
-        now = time.time()
-        self.first = self.first or now
-        self.last = now
-        entry = self.endpoints.get(name)
-        if entry is None:
-            entry = self.endpoints[name] = {"n": 0, "fail": 0, "sum": 0.0, "max": 0.0, "h": Histogram(),
-                                            "hc": Histogram(), "errors": {}}
-        entry["n"] += 1
-        entry["sum"] += ms
-        entry["max"] = max(entry["max"], ms)
-        entry["h"].add(ms)
-        entry["hc"].add(corrected_ms)
-        if failed:
-            entry["fail"] += 1
-            key = error[:160]
-            entry["errors"][key] = entry["errors"].get(key, 0) + 1
-
-    def as_json(self) -> dict[str, Any]:
-        return {name: {**e, "sum": round(e["sum"], 3), "max": round(e["max"], 3), "h": e["h"].as_json(),
-                       "hc": e["hc"].as_json()} for name, e in self.endpoints.items()}
-
-
-class _Stream:
-    """Buffers request events per second and writes finished seconds as JSON lines."""
-
-    def __init__(self, path: Path, role: str) -> None:
-        self.fh = path.open("a", encoding="utf-8", buffering=1)
-        self.role = role
-        self.seconds: dict[int, _Interval] = {}
-        self.process = psutil.Process()
-        self.process.cpu_percent(None)
-        self.runner: Any = None
-        self.lags: list[float] = []
-        self.sent = 0
-        self.down: dict[str, Any] | None = None  # the run of requests that failed to connect, None when answered
-
-    def on_request(self, request_type: str, name: str, response_time: float | None, exception: Any = None,
-                   response: Any = None, **_: Any) -> None:
-        now = time.time()
-        second = int(now)
-        interval = self.seconds.get(second)
-        if interval is None:
-            interval = self.seconds[second] = _Interval()
-        error = "" if exception is None else redact(f"{type(exception).__name__}: {exception}")
-        ms = float(response_time or 0.0)
-        interval.add(redact(f"{request_type} {name}"), ms, ms + arrival.lateness_ms(), exception is not None, error)
-        self.sent += 1
-        refused = connect_failure(exception, response)
-        if refused is None:
-            self.down = None
-        elif self.down is None:
-            self.down = {"since": now, "n": 1, "error": redact(f"{type(refused).__name__}: {refused}")[:160]}
-        else:
-            self.down["n"] += 1
-
-    def on_dropped(self, due: float) -> None:
-        """Arrival mode: the start scheduled at ``due`` (wall clock) found the in-flight bound exhausted."""
-        second = int(due)
-        interval = self.seconds.get(second)
-        if interval is None:
-            interval = self.seconds[second] = _Interval()
-        interval.dropped += 1
-
-    def event(self, kind: str, **data: Any) -> None:
-        self.fh.write(json.dumps({"event": kind, "role": self.role, "pid": os.getpid(), "time": time.time(), **data})
-                      + "\n")
-
-    def flush(self, final: bool = False) -> None:
-        now = int(time.time())
-        cpu = self.process.cpu_percent(None)
-        users = self.runner.user_count if self.runner is not None and self.role != "master" else 0
-        lag = round(sum(self.lags) / len(self.lags), 3) if self.lags else 0.0
-        self.lags.clear()
-        state: dict[str, Any] = {} if self.role == "master" else {"sent": self.sent, "down": self.down}
-        schedule = arrival.state.schedule
-        if schedule is not None:  # arrival mode: the connections are the users
-            users = len(schedule.workers)
-            state["in_flight"] = schedule.pending
-        due = sorted(s for s in self.seconds if final or s < now)
-        if not due and not final:
-            due_line = {"t": now - 1, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag, "endpoints": {},
-                        **state}
-            self.fh.write(json.dumps(due_line) + "\n")
-            return
-        for second in due:
-            interval = self.seconds.pop(second)
-            dropped = {"dropped": interval.dropped} if interval.dropped else {}
-            self.fh.write(json.dumps({"t": second, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag,
-                                      "first": interval.first, "last": interval.last,
-                                      "endpoints": interval.as_json(), **state, **dropped}) + "\n")
-
-    def loop(self) -> None:
-        while True:
-            gevent.sleep(1.0 - (time.time() % 1.0) + 0.01)
-            self.flush()
-
-    def probe_lag(self, period: float = 0.05) -> None:
-        """Measure how late the gevent loop wakes a sleeper: a busy or CPU-starved generator wakes late."""
-        while True:
-            began = time.perf_counter()
-            gevent.sleep(period)
-            self.lags.append(max(0.0, time.perf_counter() - began - period) * 1000)
 
 
 def _shape_class(shape: Shape, spec: dict[str, Any]) -> type[LoadTestShape]:
@@ -241,7 +128,7 @@ def _reports(env: Environment, run_dir: Path, csv_writer: StatsCSVFileWriter | N
 class _WorkerWatch:
     """On the master: report each worker Locust stops counting while the run goes (missing or quit)."""
 
-    def __init__(self, runner: Any, stream: _Stream) -> None:
+    def __init__(self, runner: Any, stream: Stream) -> None:
         self.runner, self.stream = runner, stream
         self.expected: set[str] = set(runner.clients.keys()) if hasattr(runner, "clients") else set()
         self.reported: set[str] = set()
@@ -258,7 +145,7 @@ class _WorkerWatch:
                               left=self.runner.worker_count)
 
 
-def _drive(runner: Any, spec: dict[str, Any], stop: gevent.event.Event, stream: _Stream, started: float) -> str:
+def _drive(runner: Any, spec: dict[str, Any], stop: gevent.event.Event, stream: Stream, started: float) -> str:
     """Wait until the shape ends, the request budget is spent, the bound passes or SIGTERM arrives."""
     budget = spec.get("request_budget")
     bound = float(spec["max_seconds"])
@@ -276,7 +163,7 @@ def _drive(runner: Any, spec: dict[str, Any], stop: gevent.event.Event, stream: 
             watch.check()
 
 
-def _wait_for_workers(runner: Any, spec: dict[str, Any], stop: gevent.event.Event, stream: _Stream,
+def _wait_for_workers(runner: Any, spec: dict[str, Any], stop: gevent.event.Event, stream: Stream,
                       port: int) -> str:
     """On the master: '' once every worker connected, else 'terminated' or 'short' (reported as workers_short)."""
     wait = float(spec.get("worker_wait", 20))
@@ -300,7 +187,7 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     host = apply_target(os.environ.get(TARGET_ENV) or spec["host"])
     redact_locust()
     locust_runners.WORKER_REPORT_INTERVAL = 1.0
-    stream = _Stream(run_dir / f"samples-{role}.jsonl", role)
+    stream = Stream(run_dir / f"samples-{role}.jsonl", role)
     stop = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, stop.set)
     gevent.signal_handler(signal.SIGINT, stop.set)
