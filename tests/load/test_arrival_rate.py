@@ -170,6 +170,21 @@ def test_closed_mode_still_judges_the_times_from_the_actual_send() -> None:
     assert merge_samples(old, 0.0)[0].total.p(95) == merge_samples(lines, 0.0)[0].total.p(95)
 
 
+def test_closed_mode_runs_the_gates_it_always_ran_and_arrival_mode_adds_its_own() -> None:
+    lines, _, _ = _stalled_lines()
+    closed = Plan("load", "smoke", shapes.constant(1, 10.0), rate_per_user=100.0)
+    closed_run = RunResult(plan=closed, samples=merge_samples(lines, 0.0), started=0.0, ended=10.0)
+    closed_checks = [f.check for f in evaluate(closed_run, closed, BASE).findings]
+    assert closed_checks == ["load-run-invalid", "load-generator-saturated", "load-p95", "load-p99", "load-error-rate",
+                             "load-throughput", "load-window"]
+    arrival_run = RunResult(plan=_arrival_plan(), samples=merge_samples(lines, 0.0, corrected=True), started=0.0,
+                            ended=10.0)
+    arrival_checks = [f.check for f in evaluate(arrival_run, _arrival_plan(), BASE).findings]
+    assert arrival_checks == ["load-run-invalid", "load-generator-saturated", "load-dropped-iterations", "load-p95",
+                              "load-p99", "load-latency-uncorrected", "load-latency-uncorrected", "load-error-rate",
+                              "load-throughput", "load-window"]
+
+
 # ---------------------------------------------------------------------- dropped iterations
 
 
