@@ -16,14 +16,12 @@ from typing import Any, Literal
 
 __all__ = [
     "SEVERITY_RANK",
-    "STATUSES",
     "Finding",
     "Severity",
     "Status",
     "at_or_above",
     "display_path",
     "format_findings",
-    "problems",
 ]
 
 Severity = Literal["info", "warning", "critical"]
@@ -32,7 +30,6 @@ SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 #: fail: a problem (a static finding, a broken limit); pass: a judged figure that held; inconclusive: the gate
 #: could not judge (no data, too few samples) and vouches for nothing; info: a figure recorded, not judged.
 Status = Literal["fail", "pass", "inconclusive", "info"]
-STATUSES: tuple[str, ...] = ("fail", "pass", "inconclusive", "info")
 
 
 @dataclass(frozen=True)
@@ -136,10 +133,6 @@ def at_or_above(findings: Iterable[Finding], threshold: str) -> list[Finding]:
     return [f for f in findings if f.problem and SEVERITY_RANK[f.severity] >= limit]
 
 
-def problems(findings: Iterable[Finding]) -> list[Finding]:
-    return [f for f in findings if f.problem]
-
-
 def format_findings(findings: Iterable[Finding]) -> str:
     """Findings grouped by object, most severe first, a fix line under each."""
     groups: dict[str, list[Finding]] = {}
@@ -155,8 +148,3 @@ def format_findings(findings: Iterable[Finding]) -> str:
             if finding.fix:
                 lines.append(f"      fix: {finding.fix}")
     return "\n".join(lines)
-
-
-def by_status(findings: Iterable[Finding], *statuses: str) -> list[Finding]:
-    wanted = set(statuses)
-    return [f for f in findings if f.status in wanted]

@@ -16,7 +16,7 @@ import contextlib
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 __all__ = [
     "MASK",
@@ -140,15 +140,3 @@ def join(base: str, path: str) -> str:
     joined_path = parts.path.rstrip("/") + "/" + path_part.lstrip("/") if path_part else parts.path
     query = "&".join(q for q in (parts.query, path_query) if q)
     return urlunsplit((parts.scheme, parts.netloc, joined_path, query, ""))
-
-
-def without_query(url: str) -> tuple[str, list[tuple[str, str]]]:
-    """(URL without its query, the query's pairs)."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), parse_qsl(parts.query,
-                                                                                    keep_blank_values=True)
-
-
-def with_query(url: str, pairs: list[tuple[str, str]]) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))

@@ -10,6 +10,7 @@ from typing import Any
 import matplotlib
 import psutil
 import pytest
+from verdict_runs import VerdictRun
 
 matplotlib.use("Agg")
 import httpx
@@ -44,18 +45,8 @@ def locust_children() -> Callable[[Path], list[psutil.Process]]:
     return _locust_children
 
 
-class ScenarioRun:
-    def __init__(self, result: pytest.RunResult, verdict: dict[str, Any]) -> None:
-        self.result, self.verdict = result, verdict
-        self.output = result.stdout.str()
-
-    def measurements(self, name: str) -> list[dict[str, Any]]:
-        return [m for m in self.verdict.get("measurements", []) if m["name"] == name]
-
-    def measurement(self, name: str) -> dict[str, Any]:
-        found = self.measurements(name)
-        assert found, f"no measurement {name!r}; have {[m['name'] for m in self.verdict.get('measurements', [])]}"
-        return found[0]
+class ScenarioRun(VerdictRun):
+    """One load scenario's inner session, with the pids of the Locust processes it started."""
 
     def pids(self) -> list[int]:
         return [pid for m in self.verdict.get("measurements", []) if m["name"].endswith("locust processes")

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import matplotlib
 import pytest
+from verdict_runs import VerdictRun
 
 matplotlib.use("Agg")
 import matplotlib.pyplot  # once here: numpy cannot be imported again by an in-process run
@@ -70,20 +71,8 @@ def line_of(path: Path, text: str, after: str = "") -> int:
     return next(i for i, line in enumerate(lines) if i >= start and text in line) + 1
 
 
-class SuiteRun:
+class SuiteRun(VerdictRun):
     """The outcome of one run of the probes suite: pytester's result, its output and the verdict."""
-
-    def __init__(self, result: pytest.RunResult, verdict: dict[str, Any]) -> None:
-        self.result, self.verdict = result, verdict
-        self.output = result.stdout.str()
-
-    def measurements(self, name: str) -> list[dict[str, Any]]:
-        return [m for m in self.verdict.get("measurements", []) if m["name"] == name]
-
-    def measurement(self, name: str) -> dict[str, Any]:
-        found = self.measurements(name)
-        assert found, f"no measurement {name!r}; have {sorted({m['name'] for m in self.verdict['measurements']})}"
-        return found[0]
 
     def outcome(self, test: str) -> str:
         found = [t["outcome"] for t in self.verdict["tests"] if t["nodeid"].split("::")[-1] == test]
