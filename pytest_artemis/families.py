@@ -64,7 +64,8 @@ FAMILIES: tuple[GateFamily, ...] = (
                (("observability", "live monitoring gate: panel queries return data, alerts fire under faults."),)),
     GateFamily("rollout", "Rollout (Troop Movement)", "live",
                (("rollout", "rollout gate: rolling deployment keeps serving while it progresses."),
-                ("cluster", "needs a Kubernetes API server (--artemis-kubeconfig / --artemis-context)."))),
+                ("cluster", ("needs a Kubernetes API server (--artemis-kubeconfig / --artemis-context); "
+                            "cluster(namespace=\"test\") gives the test a namespace of its own.")))),
     GateFamily("load", "Load Scenarios (Field Exercises)", "live",
                tuple((s.name, s.description) for s in SCENARIOS.values())),
     GateFamily("other", "Other Checks", "live", ()),

@@ -63,18 +63,24 @@ class Probe:
 
     def __init__(self, url: str) -> None:
         self.target = TargetURL.parse(url)
+        # no keep-alive: every GET opens its own connection, as the kubelet's probes and a Service's new clients do
+        self._client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0),
+                                    headers=dict(self.target.headers))
 
     def get(self, path: str, timeout: float = 5.0) -> Answer:
         """One GET of ``path`` on a new connection (as the kubelet probes), never raising for a failed request."""
         started = time.perf_counter()
         try:
-            response = httpx.get(self.target.url(path), headers=dict(self.target.headers), timeout=timeout)
+            response = self._client.get(self.target.url(path), timeout=timeout)
         except httpx.HTTPError as err:
             return Answer(None, time.perf_counter() - started, redact(type(err).__name__))
         return Answer(response.status_code, time.perf_counter() - started, body=redact(response.text[:200]))
 
     def shown(self, path: str = "") -> str:
         return self.target.shown(path)
+
+    def close(self) -> None:
+        self._client.close()
 
     def __repr__(self) -> str:
         return f"<Probe {self.target.shown()}>"

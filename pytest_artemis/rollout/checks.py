@@ -6,11 +6,12 @@ from collections.abc import Iterator
 
 from pytest_artemis.checks.registry import check
 from pytest_artemis.errors import RolloutFailedError
-from pytest_artemis.findings import Finding
+from pytest_artemis.findings import Finding, Status
 from pytest_artemis.rollout.analysis import AnalysisResult
 from pytest_artemis.rollout.deployment import RolloutStatus
+from pytest_artemis.rollout.downtime import MIN_REQUESTS, Downtime
 
-__all__ = ["FAIL_FAST_REASONS", "analysis_findings", "fail_fast", "progress", "rollback"]
+__all__ = ["FAIL_FAST_REASONS", "analysis_findings", "fail_fast", "progress", "rollback", "zero_downtime"]
 
 #: Reasons of :class:`RolloutFailedError` that come from a failing new pod (the rest are progress failures).
 FAIL_FAST_REASONS = frozenset({"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled",
@@ -67,3 +68,32 @@ def rollback(deployment: str, namespace: str, revision: int, images: tuple[str, 
     yield Finding(check="rollout-rollback", severity="critical", message=text, kind="Deployment", name=deployment,
                   namespace=namespace, figure="previous revision serves", value="yes" if serving else "no",
                   limit="yes", status="pass" if serving else "fail", details={"revision": revision})
+
+
+@check("rollout-zero-downtime", area="rollout", target="Deployment", severity="critical", online=True,
+       fix="keep maxUnavailable 0 with maxSurge >= 1, a readiness probe that fails while draining, a preStop "
+           "sleep longer than endpoint propagation and graceful SIGTERM handling")
+def zero_downtime(result: Downtime, *, deployment: str, namespace: str, max_failed: int, availability: float,
+                  min_requests: int = MIN_REQUESTS) -> Iterator[Finding]:
+    """Steady traffic through the rollout lost at most the allowed requests and kept the baseline availability."""
+    details = {"sent": result.sent, "failed": result.failed, "reasons": result.reasons,
+               "longest_outage_s": result.longest_outage, "seconds": result.seconds}
+
+    def finding(message: str, figure: str, value: float | None, limit: float, comparison: str, status: Status,
+                unit: str = "", fix: str = "") -> Finding:
+        return Finding(check="rollout-zero-downtime", severity="critical", message=message, kind="Deployment",
+                       name=deployment, namespace=namespace, endpoint=result.url, figure=figure, value=value,
+                       limit=limit, unit=unit, comparison=comparison, status=status, details=details,
+                       fix=fix)
+    if result.sent < min_requests and result.failed <= max_failed:  # too few to vouch; enough to fail
+        yield finding(f"only {result.sent} requests were sent during the rollout of deployment/{deployment} "
+                      f"(at least {min_requests} are needed to judge downtime)", "requests during rollout",
+                      result.sent, min_requests, ">=", "inconclusive",
+                      fix="keep the traffic running for the whole rollout (a shorter interval sends more)")
+        return
+    yield finding(f"rollout of deployment/{deployment}: {result.shown()}", "failed requests during rollout",
+                  result.failed, max_failed, "<=", "pass" if result.failed <= max_failed else "fail")
+    avail = result.availability
+    yield finding(f"availability during the rollout of deployment/{deployment}: {avail}% (baseline >= "
+                  f"{availability:g}%)", "availability during rollout", avail, availability, ">=",
+                  "pass" if avail is not None and avail >= availability else "fail", unit="%")

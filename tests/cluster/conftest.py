@@ -7,14 +7,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+import httpcore  # noqa: F401  imported once here: an in-process pytester run must not re-import it (httpx maps
+import pytest  # the exceptions of the httpcore it saw first, and a second copy's errors would escape it)
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import threading
+from collections.abc import Callable
 
 from controller import Controller
 from kubeapi import ApiServer, Store
+from pods import ProcessPods
 
 
 @dataclass
@@ -46,3 +49,20 @@ def kube_api(tmp_path: Path) -> Iterator[Emulator]:
         controller.stop()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def process_pods(kube_api: Emulator, tmp_path: Path) -> Iterator[Callable[[str], ProcessPods]]:
+    """``process_pods(order)``: from now on ``ok`` pods are reference-service processes behind a balancer."""
+    started: list[ProcessPods] = []
+
+    def use(order: str) -> ProcessPods:
+        pods = ProcessPods(tmp_path / "pods", order)
+        (tmp_path / "pods").mkdir(exist_ok=True)
+        started.append(pods)
+        kube_api.controller.pods = pods
+        return pods
+    yield use
+    kube_api.controller.stop()  # no new pods while the processes are stopped
+    for pods in started:
+        pods.close()

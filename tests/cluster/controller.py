@@ -9,6 +9,9 @@ and an old one down only while more pods are ready than wanted; replica counts a
 Pods behave by image, as scripted with :meth:`Controller.script`: ``ok`` (ready after a few ticks), ``stuck``
 (Pending, unschedulable), ``crashloop``, ``imagepull``, ``oom``, ``configerror``, ``restarts`` (running, never
 ready, restarting every tick). Events and container logs are written as the kubelet would.
+With :attr:`Controller.pods` set (a :class:`pods.ProcessPods`), an ``ok`` pod is a real reference-service
+process behind a loopback balancer, Ready when the process says so; in its ``broken`` order the old
+ReplicaSets are scaled to zero at once when a rollout starts (as with maxUnavailable 100%).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from typing import Any
 
 from kubeapi import Store, now
+from pods import ProcessPods
 
 BEHAVIOURS = ("ok", "stuck", "crashloop", "imagepull", "oom", "configerror", "restarts")
 REVISION = "deployment.kubernetes.io/revision"
@@ -36,6 +40,7 @@ class Controller:
         self.tick = tick
         self.start_ticks = start_ticks
         self.images: dict[str, str] = {}
+        self.pods: ProcessPods | None = None
         self._progress: dict[str, tuple[tuple[int, ...], float]] = {}
         self._ages: dict[str, int] = {}
         self._ids = itertools.count(1)
@@ -122,6 +127,11 @@ class Controller:
             new["metadata"]["annotations"][REVISION] = str(top + 1)
         desired = spec.get("replicas", 1)
         old = [rs for rs in sets if rs is not new and rs["spec"]["replicas"] > 0]
+        if old and self.pods is not None and self.pods.order == "broken":
+            for rs in old:  # every old pod goes at once, before any new one is ready
+                rs["spec"]["replicas"] = 0
+                self.event(dep, "ScalingReplicaSet", f"Scaled down replica set {rs['metadata']['name']} to 0")
+            old = []
         ready_total = sum(self.ready(p) for rs in sets for p in self.owned("pods", rs))
         total = sum(rs["spec"]["replicas"] for rs in sets)
         if new["spec"]["replicas"] < desired and total < desired + 1:
@@ -153,6 +163,8 @@ class Controller:
             self.event(rs, "SuccessfulCreate", f"Created pod: {name}", component="replicaset-controller")
         for pod in pods[rs["spec"]["replicas"]:]:
             self.store.delete(("v1", "pods", meta["namespace"], pod["metadata"]["name"]))
+            if self.pods is not None:
+                self.pods.delete(pod["metadata"]["name"])
             self.event(rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
                        component="replicaset-controller")
         pods = pods[: rs["spec"]["replicas"]]
@@ -228,7 +240,11 @@ class Controller:
             logs_key: tuple[str, str, str], image: str) -> None:
         logs = self.store.logs
         first = age == self.start_ticks
-        if behaviour == "ok":
+        if behaviour == "ok" and self.pods is not None:
+            if self.pods.ready(pod["metadata"]["name"]):
+                cs.update(ready=True, started=True, state={"running": {"startedAt": now()}})
+            logs[(*logs_key, False)] = [f"starting {image} as a reference-service process"]
+        elif behaviour == "ok":
             cs.update(ready=True, started=True, state={"running": {"startedAt": now()}})
             logs[(*logs_key, False)] = [f"starting {image}", "listening on 0.0.0.0:8000", "ready"]
         elif behaviour == "crashloop":

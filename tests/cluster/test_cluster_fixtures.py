@@ -110,3 +110,38 @@ def test_kit(deploy, namespace):
                                           "--artemis-kubeconfig", str(kube_api.kubeconfig))
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*KINDS *'Deployment'*'Service'*"])
+
+
+def test_a_marker_argument_gives_a_test_a_namespace_of_its_own(pytester: pytest.Pytester, kube_api: Any) -> None:
+    pytester.makepyfile(test_own="""
+import pytest
+
+SEEN = []
+
+@pytest.mark.cluster(namespace="test")
+def test_first(namespace):
+    SEEN.append(namespace)
+
+@pytest.mark.cluster(namespace="test")
+def test_second(namespace):
+    SEEN.append(namespace)
+
+@pytest.mark.cluster
+def test_shared(namespace, artemis_session_namespace):
+    assert namespace == artemis_session_namespace
+    SEEN.append(namespace)
+
+def test_all_different():
+    assert len(set(SEEN)) == 3, SEEN
+
+@pytest.mark.cluster(namespace="per-module")
+def test_wrong(namespace):
+    pass
+""")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly",
+                                          "--artemis-kubeconfig", str(kube_api.kubeconfig))
+    result.assert_outcomes(passed=4, errors=1)
+    result.stdout.fnmatch_lines(["*namespace= takes \"session\" or \"test\", not 'per-module'*"])
+    created = [r for r in kube_api.store.requests if r == "POST /api/v1/namespaces"]
+    assert len(created) == 3, "the session's namespace and one for each marked test"
+    assert not [k for k in kube_api.store.objects if k[:2] == ("v1", "namespaces")], "all deleted again"
