@@ -101,6 +101,14 @@ def parse_context(value: str) -> str:
     return value.strip()
 
 
+def parse_image(value: str) -> str:
+    """A container image reference (``registry/name:tag`` or ``name@sha256:...``)."""
+    text = value.strip()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?", text) or text.endswith((":", "/")):
+        raise ValueError("a container image reference such as ghcr.io/artemis/reference-service:0.1.0")
+    return text
+
+
 def parse_k8s_version(value: str) -> str:
     """A Kubernetes minor version such as 1.30 (or v1.30.2)."""
     if not _K8S_VERSION.match(value.strip()):
@@ -265,6 +273,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
                parse_readable_file, metavar="FILE"),
     OptionSpec("workers", "Locust workers: 0 runs one local process, N runs a master plus N workers.",
                parse_workers, default=0, metavar="N"),
+    OptionSpec("workers-in-cluster", "Run the Locust master and the --artemis-workers workers as pods in the cluster "
+               "namespace (manifests/loadgen) instead of local processes.", parse_bool, default=False, kind="flag"),
+    OptionSpec("loadgen-image", "Image of the in-cluster Locust pods (default: the one in the loadgen manifests).",
+               parse_image, metavar="IMAGE"),
+    OptionSpec("loadgen-manifests", "Kustomize directory of the in-cluster load generators.", parse_path,
+               default="manifests/loadgen", metavar="DIR"),
     OptionSpec("load-mode", "Load model of the load, spike and chaos scenarios: closed (users wait for their answers) "
                "or arrival (requests start on a fixed schedule; latency gated from the intended start).",
                parse_choice(("closed", "arrival")), default="closed"),
@@ -319,6 +333,9 @@ class ArtemisConfig:
     dashboards: tuple[Path, ...] = ()
     metric_inventory: Path | None = None
     workers: int = 0
+    workers_in_cluster: bool = False
+    loadgen_image: str | None = None
+    loadgen_manifests: Path = Path("manifests/loadgen")
     load_mode: str = "closed"
     locustfile: Path | None = None
     load_path: tuple[str, ...] = ()
@@ -400,7 +417,7 @@ def _default(spec: OptionSpec) -> Any:
 
 
 _GATE_PATHS = ("manifests", "rules", "dashboards")
-_DIRS = ("history", "artifacts")
+_DIRS = ("history", "artifacts", "loadgen_manifests")
 
 
 def resolve(
@@ -447,4 +464,7 @@ def resolve(
     for key in _DIRS:
         if not values[key].is_absolute():
             values[key] = base(key) / values[key]
+    if values["workers_in_cluster"] and not values["workers"]:
+        raise ConfigError(f"{given_by['workers_in_cluster']} needs --artemis-workers N (N >= 1): the workers are the "
+                          "pods it runs")
     return ArtemisConfig(rootdir=rootdir, from_cli=frozenset(from_cli), given=frozenset(given_by), **values)

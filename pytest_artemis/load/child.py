@@ -66,6 +66,7 @@ EXIT_BAD_LOCUSTFILE = 3
 EXIT_NO_WORKERS = 4
 EXIT_CRASH = 5
 TARGET_ENV = "ARTEMIS_LOAD_TARGET_URL"  # the same name as pytest_artemis.load.runner.TARGET_ENV
+MASTER_HOST_ENV = "ARTEMIS_LOAD_MASTER_HOST"
 
 
 def _shape_class(shape: Shape, spec: dict[str, Any]) -> type[LoadTestShape]:
@@ -182,12 +183,13 @@ def _wait_for_workers(runner: Any, spec: dict[str, Any], stop: gevent.event.Even
     return ""
 
 
-def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
-    logging.basicConfig(level=logging.WARNING, format=f"[{role}] %(levelname)s %(name)s: %(message)s")
+def run(spec: dict[str, Any], role: str, run_dir: Path, echo: bool = False) -> int:
+    logging.basicConfig(level=logging.WARNING, format=f"[{role}] %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
     host = apply_target(os.environ.get(TARGET_ENV) or spec["host"])
     redact_locust()
     locust_runners.WORKER_REPORT_INTERVAL = 1.0
-    stream = Stream(run_dir / f"samples-{role}.jsonl", role)
+    stream = Stream(run_dir / f"samples-{role}.jsonl", role, echo=echo)
     stop = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, stop.set)
     gevent.signal_handler(signal.SIGINT, stop.set)
@@ -212,9 +214,11 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
     if role == "local":
         runner = env.create_local_runner()
     elif role == "master":
-        runner = env.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=port)
-    else:
-        runner = env.create_worker_runner(master_host="127.0.0.1", master_port=port)
+        runner = env.create_master_runner(master_bind_host=str(spec.get("master_bind") or "127.0.0.1"),
+                                          master_bind_port=port)
+    else:  # in a cluster the master is a Service's name, given in the environment
+        runner = env.create_worker_runner(master_host=os.environ.get(MASTER_HOST_ENV) or "127.0.0.1",
+                                          master_port=port)
     stream.runner = runner
     if spec.get("mode") == "arrival" and not is_worker:
         runner.register_message(arrival.DONE_MESSAGE, arrival.on_done)
@@ -269,12 +273,19 @@ def run(spec: dict[str, Any], role: str, run_dir: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_artemis.load.child")
     parser.add_argument("--spec", required=True, type=Path)
-    parser.add_argument("--role", required=True)
+    parser.add_argument("--role", required=True, help="local, master or worker-N (worker: N from --index-env)")
+    parser.add_argument("--run-dir", type=Path, help="where the sample lines and reports go (default: the spec's)")
+    parser.add_argument("--index-env", help="a worker's number is this variable + 1 (an Indexed Job's "
+                        "JOB_COMPLETION_INDEX)")
+    parser.add_argument("--echo", action="store_true", help="write the sample lines to stdout too (a pod's log)")
     args = parser.parse_args(argv)
     spec = json.loads(args.spec.read_text(encoding="utf-8"))
-    run_dir = args.spec.parent
+    run_dir = args.run_dir or args.spec.parent
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if args.index_env:
+        args.role = f"{args.role}-{int(os.environ[args.index_env]) + 1}"
     try:
-        return run(spec, args.role, run_dir)
+        return run(spec, args.role, run_dir, echo=args.echo)
     except Exception as err:  # noqa: BLE001 - report any crash in one line for the parent
         print(redact(f"ARTEMIS-ERROR Locust {args.role} crashed: {type(err).__name__}: {err}"), file=sys.stderr,
               flush=True)

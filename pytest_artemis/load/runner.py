@@ -3,7 +3,7 @@
 Locust never runs in this process. :class:`LoadRunner` writes the plan as a spec file, starts
 ``python -m pytest_artemis.load.child`` (one local process, or a master plus N workers on free loopback
 ports) through :class:`~pytest_artemis.services.processes.ManagedProcess`, tails the one-second sample
-lines the children write, samples the target's health (availability) and resident memory
+lines the children write (:mod:`pytest_artemis.load.tails`), samples the target's health (availability) and resident memory
 (:mod:`pytest_artemis.load.probes`), switches the chaos faults on schedule, feeds the live
 :class:`~pytest_artemis.load.gates.WindowMonitor` (aborting on a sustained breach), watches the workers and
 the target (:mod:`pytest_artemis.load.supervise`: a lost worker makes the run invalid and stops it, a target
@@ -35,6 +35,7 @@ from pytest_artemis.load.probes import Sampler, TargetURL, preflight, read_resid
 from pytest_artemis.load.results import RunResult, Sample, merge_samples
 from pytest_artemis.load.scenarios import FaultEvent, Plan
 from pytest_artemis.load.supervise import TargetDownWatch, WorkerWatch
+from pytest_artemis.load.tails import FileTail, LogTail
 from pytest_artemis.redact import redact
 from pytest_artemis.services.processes import ManagedProcess, free_port
 
@@ -125,34 +126,6 @@ def admin_fault_switch(admin: Any) -> FaultSwitch:
     return switch
 
 
-class _Tail:
-    """Reads the complete lines appended to one file since the last call."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.offset, self.partial = path, 0, ""
-
-    def read(self) -> list[dict[str, Any]]:
-        try:
-            with self.path.open("r", encoding="utf-8") as fh:
-                fh.seek(self.offset)
-                text = fh.read()
-                self.offset = fh.tell()
-        except FileNotFoundError:
-            return []
-        text, self.partial = self.partial + text, ""
-        lines = text.split("\n")
-        self.partial = lines.pop()
-        out = []
-        for line in lines:
-            line = line.strip()
-            if line.startswith("{"):
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    continue
-        return out
-
-
 class LoadRunner:
     """Runs plans; every child it starts is stopped before :meth:`run` returns or raises.
 
@@ -162,6 +135,7 @@ class LoadRunner:
 
     def __init__(self) -> None:
         self.last_pids: list[int] = []
+        self.last_children: list[str] = []  # names: "Locust worker-1", "Locust master pod"
         self.last_roles: dict[str, int] = {}
 
     def run(self, plan: Plan, options: RunOptions) -> RunResult:
@@ -177,32 +151,54 @@ class LoadRunner:
         spec = {**plan.as_dict(), "host": locust_host(target), "target_shown": target.shown(),
                 "max_seconds": plan.max_seconds, "master_port": port, "worker_wait": options.worker_connect_seconds,
                 "locustfile": str(options.locustfile) if options.locustfile else None, "paths": list(options.paths)}
-        spec_path = run_dir / "spec.json"
-        spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
         roles = ["local"] if not plan.workers else ["master"] + [f"worker-{i + 1}" for i in range(plan.workers)]
-        env = {**os.environ, TARGET_ENV: options.target}
-        processes = [ManagedProcess(f"Locust {role}", [options.python, "-m", "pytest_artemis.load.child",
-                                                       "--spec", str(spec_path), "--role", role],
-                                    log_path=run_dir / f"locust-{role}.log", env=env, stop_timeout=8.0)
-                     for role in roles]
-        self.last_pids, self.last_roles = [], {}
+        self.last_pids, self.last_roles, self.last_children = [], {}, []
         state = _RunState(plan, options, target, run_dir, roles)
+        processes: list[Any] = []
         try:
+            processes, tails = self.launch(spec, roles, options)
+            state.tails = tails
+            self.last_children = [str(p.name) for p in processes]
             for role, process in zip(roles, processes, strict=True):
-                process.start()
-                assert process.pid is not None
-                self.last_pids.append(process.pid)
-                self.last_roles[role] = process.pid
-            state.workers.pids = {role: self.last_roles[role] for role in roles[1:]}
+                if process.pid is not None:
+                    self.last_pids.append(process.pid)
+                    self.last_roles[role] = process.pid
+            state.workers.pids = {role: self.last_roles.get(role) for role in roles[1:]}
             state.loop(processes)
         finally:
             state.sampler.stop_event.set()
             for process in processes:  # master (or local) first: it tells the workers to quit
                 process.stop()
+            self.cleanup()
             state.faults_off()
             if state.sampler.is_alive():
                 state.sampler.join(2.0)
         return state.result()
+
+    def launch(self, spec: dict[str, Any], roles: list[str], options: RunOptions
+               ) -> tuple[list[Any], dict[str, LogTail]]:
+        """Start one child per role (master or local first); (the started children, their sample tails)."""
+        run_dir = options.run_dir
+        spec_path = run_dir / "spec.json"
+        spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
+        env = {**os.environ, TARGET_ENV: options.target}
+        processes = [ManagedProcess(f"Locust {role}", [options.python, "-m", "pytest_artemis.load.child",
+                                                       "--spec", str(spec_path), "--role", role],
+                                    log_path=run_dir / f"locust-{role}.log", env=env, stop_timeout=8.0)
+                     for role in roles]
+        started: list[Any] = []
+        try:
+            for process in processes:
+                process.start()
+                started.append(process)
+        except BaseException:
+            for process in started:
+                process.stop()
+            raise
+        return processes, {role: FileTail(run_dir / f"samples-{role}.jsonl") for role in roles}
+
+    def cleanup(self) -> None:
+        """After every child stopped: what the run leaves to remove (nothing for local children)."""
 
 
 class _RunState:
@@ -210,7 +206,7 @@ class _RunState:
 
     def __init__(self, plan: Plan, options: RunOptions, target: TargetURL, run_dir: Path, roles: list[str]) -> None:
         self.plan, self.options, self.target, self.run_dir, self.roles = plan, options, target, run_dir, roles
-        self.tails = {role: _Tail(run_dir / f"samples-{role}.jsonl") for role in roles}
+        self.tails: dict[str, LogTail] = {}
         self.lines: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.started: float | None = None
@@ -226,9 +222,9 @@ class _RunState:
         self.fault_log: list[dict[str, Any]] = []
         self.fed: set[int] = set()
 
-    def _read(self) -> None:
+    def _read(self, fresh: bool = False) -> None:
         for tail in self.tails.values():
-            for data in tail.read():
+            for data in tail.read(fresh):
                 if "event" in data:
                     self.events.append(data)
                     if data["event"] == "started" and data["role"] in ("local", "master") and self.started is None:
@@ -288,7 +284,7 @@ class _RunState:
         self.workers.events(self.events, self.started)
         for role, process in zip(self.roles[1:], processes[1:], strict=True):
             if not process.alive and not self.workers.stopping:
-                self._read()  # the master may have announced the end, or the worker its error, meanwhile
+                self._read(fresh=True)  # the master may have announced the end, or the worker its error, meanwhile
                 self.workers.events(self.events, self.started)
                 if any(e["event"] == "error" for e in self.events):
                     return
@@ -329,7 +325,7 @@ class _RunState:
                                 f"{self.run_dir / ('locust-' + errors[0]['role'] + '.log')})")
             if not head.alive:
                 code = head.returncode
-                self._read()
+                self._read(fresh=True)
                 self.workers.events(self.events, self.started)
                 if code not in (0, None) and not self.workers.invalid:
                     raise LoadError(self._crash_message(head, code))
@@ -355,7 +351,7 @@ class _RunState:
         return redact(f"{head.name} exited with code {code}; log: {head.log_path}\n{tail}")
 
     def result(self) -> RunResult:
-        self._read()
+        self._read(fresh=True)
         self.workers.events(self.events, self.started)
         started = self.started or time.time()
         finished = [e for e in self.events if e["event"] == "finished" and e["role"] in ("local", "master")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,9 @@ class Interval:
 class Stream:
     """Buffers request events per second and writes finished seconds as JSON lines."""
 
-    def __init__(self, path: Path, role: str) -> None:
-        self.fh = path.open("a", encoding="utf-8", buffering=1)
+    def __init__(self, path: Path, role: str, echo: bool = False) -> None:
+        self._file = path.open("a", encoding="utf-8", buffering=1)
+        self.echo = echo  # also to stdout: a pod's log is how an in-cluster run's lines reach the runner
         self.role = role
         self.seconds: dict[int, Interval] = {}
         self.process = psutil.Process()
@@ -108,9 +110,15 @@ class Stream:
             interval = self.seconds[second] = Interval()
         interval.dropped += 1
 
+    def write(self, data: dict[str, Any]) -> None:
+        line = json.dumps(data) + "\n"
+        self._file.write(line)
+        if self.echo:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
     def event(self, kind: str, **data: Any) -> None:
-        self.fh.write(json.dumps({"event": kind, "role": self.role, "pid": os.getpid(), "time": time.time(), **data})
-                      + "\n")
+        self.write({"event": kind, "role": self.role, "pid": os.getpid(), "time": time.time(), **data})
 
     def flush(self, final: bool = False) -> None:
         now = int(time.time())
@@ -127,14 +135,14 @@ class Stream:
         if not due and not final:
             due_line = {"t": now - 1, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag, "endpoints": {},
                         **state}
-            self.fh.write(json.dumps(due_line) + "\n")
+            self.write(due_line)
             return
         for second in due:
             interval = self.seconds.pop(second)
             dropped = {"dropped": interval.dropped} if interval.dropped else {}
-            self.fh.write(json.dumps({"t": second, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag,
-                                      "first": interval.first, "last": interval.last,
-                                      "endpoints": interval.as_json(), **state, **dropped}) + "\n")
+            self.write({"t": second, "role": self.role, "users": users, "cpu": cpu, "lag_ms": lag,
+                        "first": interval.first, "last": interval.last, "endpoints": interval.as_json(), **state,
+                        **dropped})
 
     def loop(self) -> None:
         while True:

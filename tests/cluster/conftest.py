@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 from controller import Controller
+from jobs import CommandPods
 from kubeapi import ApiServer, Store
 from pods import ProcessPods
 
@@ -66,3 +67,13 @@ def process_pods(kube_api: Emulator, tmp_path: Path) -> Iterator[Callable[[str],
     kube_api.controller.stop()  # no new pods while the processes are stopped
     for pods in started:
         pods.close()
+
+
+@pytest.fixture
+def command_pods(kube_api: Emulator, tmp_path: Path) -> Iterator[CommandPods]:
+    """From now on a Job's pods run their containers' commands as local processes (stopped at teardown)."""
+    pods = CommandPods(kube_api.store, tmp_path / "job-pods")
+    kube_api.controller.commands = pods
+    yield pods
+    kube_api.controller.stop()
+    pods.close()

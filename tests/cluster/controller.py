@@ -11,7 +11,8 @@ Pods behave by image, as scripted with :meth:`Controller.script`: ``ok`` (ready 
 ready, restarting every tick). Events and container logs are written as the kubelet would.
 With :attr:`Controller.pods` set (a :class:`pods.ProcessPods`), an ``ok`` pod is a real reference-service
 process behind a loopback balancer, Ready when the process says so; in its ``broken`` order the old
-ReplicaSets are scaled to zero at once when a rollout starts (as with maxUnavailable 100%).
+ReplicaSets are scaled to zero at once when a rollout starts (as with maxUnavailable 100%). Jobs are
+:mod:`jobs`' (their pods run their commands for real once :attr:`Controller.commands` is set).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import threading
 import time
 from typing import Any
 
+from jobs import CommandPods, JobController
 from kubeapi import Store, now
 from pods import ProcessPods
 
@@ -41,6 +43,8 @@ class Controller:
         self.start_ticks = start_ticks
         self.images: dict[str, str] = {}
         self.pods: ProcessPods | None = None
+        self.jobs = JobController(store)
+        self.commands: CommandPods | None = None  # set: a Job's pods run their commands as local processes
         self._progress: dict[str, tuple[tuple[int, ...], float]] = {}
         self._ages: dict[str, int] = {}
         self._ids = itertools.count(1)
@@ -64,9 +68,22 @@ class Controller:
                 for key, dep in list(self.store.objects.items()):
                     if key[:2] == ("apps/v1", "deployments"):
                         self.reconcile(dep)
+                for key, job in list(self.store.objects.items()):
+                    if key[:2] == ("batch/v1", "jobs"):
+                        self.jobs.reconcile(job)
+                self.jobs.collect_garbage()
+                live = set()
                 for key, pod in list(self.store.objects.items()):
-                    if key[1] == "pods" and key in self.store.objects:
+                    if key[1] != "pods" or key not in self.store.objects:
+                        continue
+                    live.add(pod["metadata"]["uid"])
+                    owners = {r["kind"] for r in pod["metadata"].get("ownerReferences", [])}
+                    if self.commands is not None and "Job" in owners:
+                        self.commands.kubelet(pod)
+                    else:
                         self.kubelet(pod)
+                if self.commands is not None:
+                    self.commands.collect(live)
 
     # ------------------------------------------------------------------ helpers
 

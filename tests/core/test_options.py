@@ -56,6 +56,9 @@ def test_a_url_with_a_trailing_slash_is_normalised(show: pytest.Pytester) -> Non
         (["--artemis-namespace", "Bad_NS"], "*--artemis-namespace got 'Bad_NS'; it accepts a Kubernetes name*"),
         (["--artemis-k8s-version", "latest"], "*--artemis-k8s-version got 'latest'; it accepts a Kubernetes version*"),
         (["--artemis-kubeconfig", "nowhere"], "*--artemis-kubeconfig got 'nowhere'*readable file*"),
+        (["--artemis-loadgen-image", "Not An Image"], ("*--artemis-loadgen-image got 'Not An Image'; it accepts a "
+                                                      "container image reference*")),
+        (["--artemis-workers-in-cluster"], "*--artemis-workers-in-cluster needs --artemis-workers N (N >= 1)*"),
     ],
 )
 def test_a_bad_option_value_is_a_usage_error_naming_the_option(

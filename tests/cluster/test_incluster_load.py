@@ -1,0 +1,81 @@
+"""In-cluster Locust workers: the loadgen kit deployed into the namespace, its pods run for real by the emulated
+kubelet, their sample lines read from the pod logs into the same gates and verdict as a local run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = '''
+import pytest
+
+@pytest.mark.load
+def test_load_scenario(load_exercise):
+    load_exercise.assert_gates()
+'''
+
+
+def run_in_cluster(pytester: pytest.Pytester, kube_api: Any, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+    pytester.makepyfile(test_load_suite=SUITE)
+    verdict = pytester.path / "verdict.json"
+    result = pytester.runpytest_subprocess(  # a session of its own: Locust's gevent, matplotlib's numpy
+        "-p", "no:cacheprovider", "--artemis-profile", "smoke", "--artemis-workers", "2",
+        "--artemis-workers-in-cluster", "--artemis-kubeconfig", str(kube_api.kubeconfig),
+        f"--artemis-loadgen-manifests={ROOT / 'manifests' / 'loadgen'}", f"--artemis-verdict={verdict}",
+        "--artemis-history", "history", *args)
+    return result, json.loads(verdict.read_text(encoding="utf-8"))
+
+
+def measurement(verdict: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(m for m in verdict["measurements"] if m["name"] == name)
+
+
+def test_two_in_cluster_workers_run_the_load_scenario_through_the_same_gates(
+        pytester: pytest.Pytester, kube_api: Any, command_pods: Any) -> None:
+    result, verdict = run_in_cluster(pytester, kube_api)
+    result.assert_outcomes(passed=1)
+    summary = measurement(verdict, "load summary")
+    assert summary["details"]["workers"] == 2 and summary["value"] >= 300
+    processes = measurement(verdict, "load locust processes")
+    assert processes["details"]["children"] == ["Locust master pod", "Locust worker-1 pod", "Locust worker-2 pod"]
+    run_dir = Path(processes["details"]["run_dir"])
+    assert sorted(p.name for p in run_dir.glob("locust-*.log")) == \
+        ["locust-master.log", "locust-worker-1.log", "locust-worker-2.log"], "the pod logs are the run's artifacts"
+    applied = [r for r in kube_api.store.requests if r.startswith("PATCH ") and "loadgen" in r]
+    assert any("/jobs/artemis-loadgen-workers" in r for r in applied)
+    left = [k for k in kube_api.store.objects if k[1] in ("jobs", "pods", "secrets", "configmaps")]
+    assert left == [], "every loadgen object (and so every pod process) is gone after the run"
+    assert not command_pods.running
+
+
+def test_a_worker_pod_that_dies_mid_run_makes_the_run_invalid_never_green(
+        pytester: pytest.Pytester, kube_api: Any, command_pods: Any) -> None:
+    stop = threading.Event()
+
+    def kill_worker_2() -> None:
+        while not stop.wait(0.1):
+            for process, _, name, _ in list(command_pods.running.values()):
+                if "-workers-1-" in name and process.log_path.exists() and \
+                        process.log_path.read_text(errors="replace").count('"sent"') >= 2:
+                    time.sleep(0.5)
+                    process.signal(signal.SIGKILL)
+                    return
+
+    killer = threading.Thread(target=kill_worker_2, daemon=True)
+    killer.start()
+    try:
+        result, verdict = run_in_cluster(pytester, kube_api, "--artemis-load-param", "requests=100")
+    finally:
+        stop.set()
+        killer.join(10)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*RunInvalidError: load run invalid: worker 2 lost at t=*", "*MISSION VERDICT: NO-GO*"])
+    assert verdict["verdict"] == "NO-GO"
+    assert not command_pods.running, "the other pods are gone too"
