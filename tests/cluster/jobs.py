@@ -26,6 +26,7 @@ from typing import Any
 
 from kubeapi import ApiError, Store, now
 
+from pytest_artemis.errors import ServiceError
 from pytest_artemis.services.processes import ManagedProcess
 
 INDEX = "batch.kubernetes.io/job-completion-index"
@@ -88,12 +89,12 @@ class CommandPods:
         mounts = self._volumes(pod, container, base)
         argv = [re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), str(a))
                 for a in [*container.get("command", []), *container.get("args", [])]]
-        if argv and argv[0] in ("python", "python3"):
-            argv[0] = sys.executable
         for i, arg in enumerate(argv):
             for path, local in mounts.items():
                 if arg == path or arg.startswith(path + "/"):
                     argv[i] = str(local) + arg[len(path):]
+        if argv and argv[0] in ("python", "python3"):  # after the mounts: this interpreter may live under /tmp
+            argv[0] = sys.executable
         process = ManagedProcess(f"pod {meta['name']}", argv, log_path=base / "container.log", env=env, cwd=base,
                                  stop_timeout=float(pod["spec"].get("terminationGracePeriodSeconds", 5)))
         process.start()
@@ -105,14 +106,16 @@ class CommandPods:
         if meta["uid"] not in self.running:
             try:
                 self.start(pod)
-            except (ApiError, KeyError) as err:  # a Secret, ConfigMap or key the pod names is missing
-                reason = err.message if isinstance(err, ApiError) else f"key {err} not found"
+            except (ApiError, KeyError, ServiceError) as err:  # a Secret, ConfigMap or key is missing; no command
+                reason = err.message if isinstance(err, ApiError) else f"key {err} not found" \
+                    if isinstance(err, KeyError) else str(err)
                 self.store.set_status(("v1", "pods", meta["namespace"], meta["name"]), {
                     "phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}],
                     "containerStatuses": [{"name": pod["spec"]["containers"][0]["name"], "ready": False,
                                            "restartCount": 0, "image": pod["spec"]["containers"][0].get("image", ""),
                                            "imageID": "", "state": {"waiting": {
-                                               "reason": "CreateContainerConfigError", "message": reason}}}]})
+                                               "reason": "CreateContainerError" if isinstance(err, ServiceError)
+                                               else "CreateContainerConfigError", "message": reason}}}]})
                 return
         process, ns, name, container = self.running[meta["uid"]]
         with process.log_path.open("r", encoding="utf-8", errors="replace") as fh:

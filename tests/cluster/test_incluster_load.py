@@ -4,6 +4,7 @@ kubelet, their sample lines read from the pod logs into the same gates and verdi
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import threading
 import time
@@ -79,3 +80,49 @@ def test_a_worker_pod_that_dies_mid_run_makes_the_run_invalid_never_green(
     result.stdout.fnmatch_lines(["*RunInvalidError: load run invalid: worker 2 lost at t=*", "*MISSION VERDICT: NO-GO*"])
     assert verdict["verdict"] == "NO-GO"
     assert not command_pods.running, "the other pods are gone too"
+
+
+def test_the_rendered_loadgen_kit_carries_the_image_the_worker_count_and_the_deadline_and_keeps_the_url_secret(
+        tmp_path: Path) -> None:
+    from pytest_artemis.load.incluster import ClusterLoadRunner
+    from pytest_artemis.load.runner import RunOptions
+
+    runner = ClusterLoadRunner(None, "ns", ROOT / "manifests" / "loadgen", "registry.local/artemis:test")  # type: ignore[arg-type]
+    options = RunOptions(target="http://user:s3cret@artemis.ns.svc:8000", run_dir=tmp_path)
+    objects = runner.objects({"max_seconds": 60, "worker_wait": 20}, options, workers=5)
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    workers = by_name[("Job", "artemis-loadgen-workers")]
+    assert workers["spec"]["completions"] == workers["spec"]["parallelism"] == 5
+    assert workers["spec"]["completionMode"] == "Indexed" and workers["spec"]["backoffLimit"] == 0
+    for job in (workers, by_name[("Job", "artemis-loadgen-master")]):
+        assert job["spec"]["activeDeadlineSeconds"] == 140
+        assert {c["image"] for c in job["spec"]["template"]["spec"]["containers"]} == {"registry.local/artemis:test"}
+    assert "s3cret" not in json.dumps(by_name[("ConfigMap", "artemis-loadgen-spec")])
+    assert by_name[("Secret", "artemis-loadgen-target")]["data"]["url"]
+
+
+def test_a_missing_loadgen_kit_is_a_clear_error(tmp_path: Path) -> None:
+    from pytest_artemis.errors import LoadError
+    from pytest_artemis.load.incluster import ClusterLoadRunner
+    from pytest_artemis.load.runner import RunOptions
+
+    runner = ClusterLoadRunner(None, "ns", tmp_path / "nowhere")  # type: ignore[arg-type]
+    with pytest.raises(LoadError, match=r"nowhere/kustomization.yaml not found \(--artemis-loadgen-manifests\)"):
+        runner.objects({"max_seconds": 1, "worker_wait": 1}, RunOptions(target="http://x", run_dir=tmp_path), 1)
+
+
+def test_a_load_generator_pod_that_cannot_start_fails_the_run_at_once_with_its_reason(
+        pytester: pytest.Pytester, kube_api: Any, command_pods: Any, tmp_path: Path) -> None:
+    kit = tmp_path / "loadgen"
+    shutil.copytree(ROOT / "manifests" / "loadgen", kit)
+    master = kit / "master.yaml"
+    master.write_text(master.read_text().replace("name: artemis-loadgen-target", "name: artemis-missing-secret"))
+    pytester.makepyfile(test_load_suite=SUITE)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--artemis-profile", "smoke", "--artemis-workers", "1",
+        "--artemis-workers-in-cluster", "--artemis-kubeconfig", str(kube_api.kubeconfig),
+        f"--artemis-loadgen-manifests={kit}", "--artemis-history", "history")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([("*LoadError: in-cluster Locust master pod artemis-loadgen-master-* cannot run: "
+                                 "CreateContainerConfigError: *artemis-missing-secret*")])
+    assert not [k for k in kube_api.store.objects if k[1] in ("jobs", "pods")], "the run's objects are deleted"
