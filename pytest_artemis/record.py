@@ -134,16 +134,14 @@ class SessionRecord:
         self.session_findings: list[Finding] = []
         self._counted: dict[str, tuple[str, str, int, bool]] = {}  # nodeid -> (gate, outcome, warnings, done)
         self._summary: dict[str, GateSummary] = {}  # kept up to date per report: no pass over all tests
-        self._entries: dict[str, dict[str, Any]] = {}  # finished tests as the verdict holds them, made once
-        self._fragments: dict[str, tuple[str, str, str]] = {}  # ... and as JSON text
+        self._fragments: dict[str, tuple[str, str, str]] = {}  # finished tests as the verdict holds them, made once
 
     # ---------------------------------------------------------------- input
 
     def add_report(self, report: Any, gate: str) -> None:
         """Fold one pytest TestReport (setup, call or teardown) into the record."""
         test = self.tests.setdefault(report.nodeid, TestOutcome(report.nodeid, gate))
-        self._entries.pop(report.nodeid, None)  # a rerun reports again
-        self._fragments.pop(report.nodeid, None)
+        self._fragments.pop(report.nodeid, None)  # a rerun reports again
         test.duration += getattr(report, "duration", 0.0) or 0.0
         if report.failed:
             outcome: Outcome = "failed" if report.when == "call" else "error"
@@ -231,31 +229,25 @@ class SessionRecord:
     def as_dict(self) -> dict[str, Any]:
         return json.loads(self.to_json())
 
-    def entry(self, test: TestOutcome) -> dict[str, Any]:
-        """One test as the verdict file holds it: the test, its problems and its measured figures; made once per
-        finished test (the journal line and the final file share it; both are redacted as text when written)."""
-        cached = self._entries.get(test.nodeid)
-        if cached is not None:
-            return cached
-        made = {"test": {"nodeid": test.nodeid, "gate": test.gate, "outcome": test.outcome, "duration": test.duration,
-                         "message": test.message, "findings": [f.as_dict() for f in test.findings],
-                         "artifacts": [{"name": a.name, "path": a.path} for a in test.artifacts]},
-                "findings": [dict(f.as_dict(), nodeid=test.nodeid) for f in test.findings if f.problem],
-                "measurements": [measurement_view(f, test.nodeid) for f in test.measured]}
-        if test.nodeid in self._counted and self._counted[test.nodeid][3]:
-            self._entries[test.nodeid] = made
-        return made
-
     def fragments(self, test: TestOutcome) -> tuple[str, str, str]:
         """The test's JSON, its problems' and its figures' (comma-joined), redacted; made once per finished test
-        and shared by its journal line and the final file (which is put together from them, not dumped again)."""
+        and shared by its journal line and the final file (which is put together from them, not dumped again).
+        The test's JSON is put together from each finding's JSON, made once; only the text is
+        kept (a string costs the garbage collector nothing; 10,000 nested dicts do)."""
         cached = self._fragments.get(test.nodeid)
         if cached is not None:
             return cached
-        entry = self.entry(test)
-        made = (dumps(entry["test"]), ",".join(dumps(f) for f in entry["findings"]),
-                ",".join(dumps(m) for m in entry["measurements"]))
-        if test.nodeid in self._entries:  # finished: it changes no more
+        encode = _ENCODER.encode
+        node = encode(test.nodeid)
+        texts = [encode(f.as_dict()) for f in test.findings]
+        artifacts = encode([{"name": a.name, "path": a.path} for a in test.artifacts])
+        made = (redact(f'{{"nodeid": {node}, "gate": {encode(test.gate)}, "outcome": {encode(test.outcome)}, '
+                       f'"duration": {encode(test.duration)}, "message": {encode(test.message)}, '
+                       f'"findings": [{", ".join(texts)}], "artifacts": {artifacts}}}'),
+                redact(",".join(f'{t[:-1]}, "nodeid": {node}}}' for f, t in zip(test.findings, texts, strict=True)
+                                if f.problem)),
+                ",".join(dumps(measurement_view(f, test.nodeid)) for f in test.findings if f.measured))
+        if self._counted.get(test.nodeid, ("", "", 0, False))[3]:  # finished: it changes no more
             self._fragments[test.nodeid] = made
         return made
 
@@ -274,9 +266,13 @@ class SessionRecord:
                 f'"measurements": [{",".join(p[2] for p in parts if p[2])}]}}\n')
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def dumps(data: Any, indent: int | None = None) -> str:
     """JSON text of ``data`` with every secret masked (the one way the verdict file's text is made)."""
-    return redact(json.dumps(data, indent=indent, ensure_ascii=False, default=str))
+    text = _ENCODER.encode(data) if indent is None else json.dumps(data, indent=indent, ensure_ascii=False, default=str)
+    return redact(text)
 
 
 def _short(report: Any) -> str:
