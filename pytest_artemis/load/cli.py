@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
         parser.add_argument(flag, type=kind, default=None, help=help_text)
     parser.add_argument("--profile", choices=PROFILES, default=None, help="scale durations and users")
     parser.add_argument("--workers", type=int, default=None, help="Locust workers (0: one local process)")
+    parser.add_argument("--load-mode", choices=("closed", "arrival"), default=None,
+                        help="closed (users wait for answers) or arrival (requests start on a fixed schedule, "
+                             "latency from the intended start); load, spike and chaos")
     parser.add_argument("--target", default=None, help="URL of the service under test (default: reference service)")
     parser.add_argument("--locustfile", default=None, help="your own Locust file instead of the default mix")
     parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="test file (default: the load suite shipped with the plugin)")
@@ -58,10 +61,10 @@ def build_args(argv: list[str]) -> list[str]:
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:
             out += ["--artemis-load-param", f"{key}={value}"]
-    for name in ("profile", "workers", "target", "locustfile"):
+    for name in ("profile", "workers", "load_mode", "target", "locustfile"):
         value = getattr(args, name)
         if value is not None:
-            out += [f"--artemis-{name}", str(value)]
+            out += [f"--artemis-{name.replace('_', '-')}", str(value)]
     return out + passthrough
 
 

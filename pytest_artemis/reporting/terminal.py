@@ -32,8 +32,10 @@ def _role(verdict: str) -> str:
 
 
 def figures_table(test: TestOutcome, full: bool = False) -> list[str]:
-    """The measured figures of one test as aligned rows: figure, value, comparison, limit, mark."""
-    rows = [f for f in test.measured if full or f.status != "info"]
+    """The measured figures of one test as aligned rows: figure, value, comparison, limit, mark; an unjudged
+    figure is shown in ``short`` too when it has a limit (recorded beside a judged one: arrival mode's
+    uncorrected percentiles)."""
+    rows = [f for f in test.measured if full or f.status != "info" or f.limit is not None]
     if not rows:
         return []
     names = [" ".join(p for p in (f.endpoint, f.figure) if p) for f in rows]

@@ -227,6 +227,7 @@ def test_with_the_stall_fault_an_arrival_run_shows_the_corrected_p99_well_above_
     run.result.assert_outcomes(passed=1)
     corrected, uncorrected = run.measurement("load p99_ms")["value"], run.measurement("load p99_ms_uncorrected")["value"]
     assert corrected >= 150 and corrected > 5 * uncorrected, (corrected, uncorrected)
+    run.result.stdout.fnmatch_lines(["*p99_ms  * ms  <= * ms  *ok", "*p99_ms_uncorrected * ms  <= * ms  *-"])
     summary = run.measurement("load summary")["details"]
     assert summary["mode"] == "arrival" and summary["dropped_iterations"] == 0 and summary["p99_ms_uncorrected"]
     assert not locust_children(pytester.path)

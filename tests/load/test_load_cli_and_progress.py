@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
      ["-m", "scalability", "--artemis-load-param", "max_users=100", "--artemis-load-param", "step_size=10"]),
     (["--test-type", "chaos", "--duration", "5", "--workers", "2", "--", "-x"],
      ["-m", "chaos", "--artemis-load-param", "duration=5.0", "--artemis-workers", "2", "-x"]),
+    (["--test-type", "spike", "--load-mode", "arrival"], ["-m", "spike", "--artemis-load-mode", "arrival"]),
 ])
 def test_the_seed_flags_become_the_matching_pytest_selection(argv: list[str], expected: list[str],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
