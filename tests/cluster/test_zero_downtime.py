@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,3 +98,22 @@ def test_availability_below_the_baseline_fails_even_within_the_failed_request_li
     findings = list(zero_downtime(seen, deployment="web", namespace="ns", max_failed=5, availability=99.9))
     assert [(f.figure, f.status) for f in findings] == [("failed requests during rollout", "pass"),
                                                          ("availability during rollout", "fail")]
+
+
+def test_the_gating_rollout_suite_passes_against_the_emulated_cluster_running_real_processes(
+        pytester: pytest.Pytester, kube_api: Any, process_pods: Any) -> None:
+    pods = process_pods("rolling")
+    kube_api.controller.script("registry.invalid/artemis:does-not-exist", "imagepull")
+    suite = Path(__file__).resolve().parents[2] / "suites" / "test_rollout.py"
+    pytester.makepyfile(test_rollout=suite.read_text(encoding="utf-8"))
+    pytester.makefile(".ini", pytest="[pytest]\nartemis_rollout_timeout = 60\n")
+    shutil.copytree(suite.parents[1] / "manifests" / "base", pytester.path / "manifests" / "base")
+    verdict = pytester.path / "verdict.json"
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--artemis-kubeconfig={kube_api.kubeconfig}",
+                                          f"--artemis-target={pods.balancer.url}", f"--artemis-verdict={verdict}",
+                                          "-m", "cluster or rollout")  # as the pipeline's kind gate selects it
+    result.assert_outcomes(passed=3)
+    checks = {f["check"]: f for t in json.loads(verdict.read_text())["tests"] for f in t["findings"]}
+    assert checks["rollout-fail-fast"]["value"] in ("ImagePullBackOff", "ErrImagePull")
+    assert checks["rollout-rollback"]["status"] == "pass"
+    assert checks["rollout-zero-downtime"]["status"] == "pass"
