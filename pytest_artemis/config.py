@@ -124,6 +124,17 @@ def parse_check_id(value: str) -> str:
     return value.strip()
 
 
+def parse_port(value: str) -> int:
+    """A TCP port from 1 to 65535."""
+    try:
+        number = int(value)
+    except ValueError as err:
+        raise ValueError("a TCP port from 1 to 65535") from err
+    if not 1 <= number <= 65535:
+        raise ValueError("a TCP port from 1 to 65535")
+    return number
+
+
 def parse_workers(value: str) -> int:
     """A whole number of Locust workers from 0 (local mode) to 64."""
     try:
@@ -279,6 +290,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
                parse_image, metavar="IMAGE"),
     OptionSpec("loadgen-manifests", "Kustomize directory of the in-cluster load generators.", parse_path,
                default="manifests/loadgen", metavar="DIR"),
+    OptionSpec("loadgen-port", "Port of the in-cluster Locust master (its Service, container and NetworkPolicy).",
+               parse_port, default=5557, metavar="PORT"),
     OptionSpec("load-mode", "Load model of the load, spike and chaos scenarios: closed (users wait for their answers) "
                "or arrival (requests start on a fixed schedule; latency gated from the intended start).",
                parse_choice(("closed", "arrival")), default="closed"),
@@ -336,6 +349,7 @@ class ArtemisConfig:
     workers_in_cluster: bool = False
     loadgen_image: str | None = None
     loadgen_manifests: Path = Path("manifests/loadgen")
+    loadgen_port: int = 5557
     load_mode: str = "closed"
     locustfile: Path | None = None
     load_path: tuple[str, ...] = ()

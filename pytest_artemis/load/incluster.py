@@ -154,9 +154,10 @@ class ClusterLoadRunner(LoadRunner):
     """Runs plans with the master and the workers as pods in ``namespace`` (``plan.workers`` >= 1)."""
 
     def __init__(self, kube: KubeClient, namespace: str, manifests: Path, image: str | None = None,
-                 start_seconds: float = 120.0) -> None:
+                 start_seconds: float = 120.0, port: int = MASTER_PORT) -> None:
         super().__init__()
         self.kube, self.namespace, self.manifests, self.image = kube, namespace, manifests, image
+        self.port = port
         self.start_seconds = start_seconds
         self._applied: list[dict[str, Any]] = []
 
@@ -168,6 +169,7 @@ class ClusterLoadRunner(LoadRunner):
         rendered = [dict(obj.doc) for obj in load_source(self.manifests / "kustomization.yaml", self.manifests)]
         deadline = int(float(spec["max_seconds"]) + float(spec["worker_wait"]) + 60)
         for obj in rendered:
+            self._port(obj)
             if obj.get("kind") != "Job":
                 continue
             obj["spec"]["activeDeadlineSeconds"] = deadline
@@ -186,8 +188,23 @@ class ClusterLoadRunner(LoadRunner):
                   "data": {"spec.json": json.dumps(spec, indent=1)}}
         return [config, secret, *rendered]
 
+    def _port(self, obj: dict[str, Any]) -> None:
+        """The master's port where the kit names it: the Service, the container port, the NetworkPolicy."""
+        kind, spec = obj.get("kind"), obj.get("spec") or {}
+        if kind == "Service" and obj["metadata"]["name"] == MASTER:
+            for port in spec.get("ports", []):
+                port["port"] = self.port
+        elif kind == "Job" and obj["metadata"]["name"] == MASTER:
+            for container in _containers(obj):
+                for port in container.get("ports", []):
+                    port["containerPort"] = self.port
+        elif kind == "NetworkPolicy" and obj["metadata"]["name"] == "artemis-loadgen":
+            for rule in spec.get("ingress", []):
+                for port in rule.get("ports", []):
+                    port["port"] = self.port
+
     def launch(self, spec: dict[str, Any], roles: list[str], options: RunOptions) -> tuple[list[Any], dict[str, LogTail]]:
-        spec.update(master_port=MASTER_PORT, master_bind="0.0.0.0",
+        spec.update(master_port=self.port, master_bind="0.0.0.0",
                     worker_wait=float(spec.get("worker_wait") or 20) + self.start_seconds)
         if options.locustfile:
             raise LoadError("in-cluster workers run the built-in user mix; a --artemis-locustfile would have to be in "

@@ -72,7 +72,7 @@ def process_pods(kube_api: Emulator, tmp_path: Path) -> Iterator[Callable[[str],
 @pytest.fixture
 def command_pods(kube_api: Emulator, tmp_path: Path) -> Iterator[CommandPods]:
     """From now on a Job's pods run their containers' commands as local processes (stopped at teardown)."""
-    pods = CommandPods(kube_api.store, tmp_path / "job-pods")
+    pods = CommandPods(kube_api.store, tmp_path / "job-pods", kube_api.controller.event)
     kube_api.controller.commands = pods
     yield pods
     kube_api.controller.stop()

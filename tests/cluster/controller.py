@@ -43,7 +43,7 @@ class Controller:
         self.start_ticks = start_ticks
         self.images: dict[str, str] = {}
         self.pods: ProcessPods | None = None
-        self.jobs = JobController(store)
+        self.jobs = JobController(store, self.event)
         self.commands: CommandPods | None = None  # set: a Job's pods run their commands as local processes
         self._progress: dict[str, tuple[tuple[int, ...], float]] = {}
         self._ages: dict[str, int] = {}

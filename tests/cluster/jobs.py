@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,18 @@ from pytest_artemis.errors import ServiceError
 from pytest_artemis.services.processes import ManagedProcess
 
 INDEX = "batch.kubernetes.io/job-completion-index"
+#: ``event(object, reason, message, type, component)``: the controller's event recorder.
+Event = Callable[[dict[str, Any], str, str, str, str], None]
 
 
 class CommandPods:
     """Pods whose containers run as local processes."""
 
-    def __init__(self, store: Store, root: Path) -> None:
-        self.store, self.root = store, root
+    def __init__(self, store: Store, root: Path, event: Event) -> None:
+        self.store, self.root, self.event = store, root, event
         self.running: dict[str, tuple[ManagedProcess, str, str, str]] = {}  # uid -> (process, ns, pod, container)
         self.started_at: dict[str, str] = {}
+        self.failed: set[str] = set()
 
     def _env(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
         ns, meta = pod["metadata"]["namespace"], pod["metadata"]
@@ -109,6 +113,9 @@ class CommandPods:
             except (ApiError, KeyError, ServiceError) as err:  # a Secret, ConfigMap or key is missing; no command
                 reason = err.message if isinstance(err, ApiError) else f"key {err} not found" \
                     if isinstance(err, KeyError) else str(err)
+                if meta["uid"] not in self.failed:
+                    self.failed.add(meta["uid"])
+                    self.event(pod, "Failed", f"Error: {reason}", "Warning", "kubelet")
                 self.store.set_status(("v1", "pods", meta["namespace"], meta["name"]), {
                     "phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}],
                     "containerStatuses": [{"name": pod["spec"]["containers"][0]["name"], "ready": False,
@@ -152,8 +159,8 @@ class CommandPods:
 class JobController:
     """Jobs' pods, status and deadline; the garbage collector of pods whose owner is gone."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, event: Event) -> None:
+        self.store, self.event = store, event
         self._ids = itertools.count(1)
         self._started: dict[str, float] = {}
 
@@ -204,6 +211,7 @@ class JobController:
                 container["env"] = [*container.get("env", []), {"name": "JOB_COMPLETION_INDEX", "valueFrom": {
                     "fieldRef": {"fieldPath": f"metadata.annotations['{INDEX}']"}}}]
         name = f"{meta['name']}-{'' if index is None else f'{index}-'}{next(self._ids):05x}"
+        self.event(job, "SuccessfulCreate", f"Created pod: {name}", "Normal", "job-controller")
         self.store.create(("v1", "pods", meta["namespace"], name), {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"labels": labels, "annotations": annotations, "ownerReferences": [{

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from pytest_artemis.services.processes import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = '''
 import pytest
@@ -30,6 +32,7 @@ def run_in_cluster(pytester: pytest.Pytester, kube_api: Any, *args: str) -> tupl
         "-p", "no:cacheprovider", "--artemis-profile", "smoke", "--artemis-workers", "2",
         "--artemis-workers-in-cluster", "--artemis-kubeconfig", str(kube_api.kubeconfig),
         f"--artemis-loadgen-manifests={ROOT / 'manifests' / 'loadgen'}", f"--artemis-verdict={verdict}",
+        f"--artemis-loadgen-port={free_port()}",  # every emulated pod shares this machine's loopback
         "--artemis-history", "history", *args)
     return result, json.loads(verdict.read_text(encoding="utf-8"))
 
@@ -88,9 +91,14 @@ def test_the_rendered_loadgen_kit_carries_the_image_the_worker_count_and_the_dea
     from pytest_artemis.load.runner import RunOptions
 
     runner = ClusterLoadRunner(None, "ns", ROOT / "manifests" / "loadgen", "registry.local/artemis:test")  # type: ignore[arg-type]
+    runner.port = 6000
     options = RunOptions(target="http://user:s3cret@artemis.ns.svc:8000", run_dir=tmp_path)
     objects = runner.objects({"max_seconds": 60, "worker_wait": 20}, options, workers=5)
     by_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    assert by_name[("Service", "artemis-loadgen-master")]["spec"]["ports"][0]["port"] == 6000
+    master_container = by_name[("Job", "artemis-loadgen-master")]["spec"]["template"]["spec"]["containers"][0]
+    assert master_container["ports"][0]["containerPort"] == 6000
+    assert by_name[("NetworkPolicy", "artemis-loadgen")]["spec"]["ingress"][0]["ports"][0]["port"] == 6000
     workers = by_name[("Job", "artemis-loadgen-workers")]
     assert workers["spec"]["completions"] == workers["spec"]["parallelism"] == 5
     assert workers["spec"]["completionMode"] == "Indexed" and workers["spec"]["backoffLimit"] == 0
@@ -121,8 +129,10 @@ def test_a_load_generator_pod_that_cannot_start_fails_the_run_at_once_with_its_r
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--artemis-profile", "smoke", "--artemis-workers", "1",
         "--artemis-workers-in-cluster", "--artemis-kubeconfig", str(kube_api.kubeconfig),
-        f"--artemis-loadgen-manifests={kit}", "--artemis-history", "history")
+        f"--artemis-loadgen-manifests={kit}", "--artemis-history", "history", f"--artemis-loadgen-port={free_port()}")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([("*LoadError: in-cluster Locust master pod artemis-loadgen-master-* cannot run: "
-                                 "CreateContainerConfigError: *artemis-missing-secret*")])
+                                 "CreateContainerConfigError: *artemis-missing-secret*"),
+                                 "*cluster diagnostics*",
+                                 "*Warning Failed pod/artemis-loadgen-master-*: Error: *artemis-missing-secret*"])
     assert not [k for k in kube_api.store.objects if k[1] in ("jobs", "pods")], "the run's objects are deleted"
