@@ -110,6 +110,17 @@ def parse_k8s_version(value: str) -> str:
     return ".".join(major_minor[:2])
 
 
+def _whole(value: str, low: int, high: int, what: str) -> int:
+    """``value`` as a whole number from ``low`` to ``high``, else a ValueError saying ``what`` it accepts."""
+    try:
+        number = int(value)
+    except ValueError as err:
+        raise ValueError(what) from err
+    if not low <= number <= high:
+        raise ValueError(what)
+    return number
+
+
 def parse_check_id(value: str) -> str:
     """A check id in kebab-case, e.g. probe-readiness-missing."""
     if not _CHECK_ID.match(value.strip()):
@@ -119,24 +130,12 @@ def parse_check_id(value: str) -> str:
 
 def parse_port(value: str) -> int:
     """A TCP port from 1 to 65535."""
-    try:
-        number = int(value)
-    except ValueError as err:
-        raise ValueError("a TCP port from 1 to 65535") from err
-    if not 1 <= number <= 65535:
-        raise ValueError("a TCP port from 1 to 65535")
-    return number
+    return _whole(value, 1, 65535, "a TCP port from 1 to 65535")
 
 
 def parse_workers(value: str) -> int:
     """A whole number of Locust workers from 0 (local mode) to 64."""
-    try:
-        number = int(value)
-    except ValueError as err:
-        raise ValueError("a whole number from 0 (local mode) to 64") from err
-    if not 0 <= number <= 64:
-        raise ValueError("a whole number from 0 (local mode) to 64")
-    return number
+    return _whole(value, 0, 64, "a whole number from 0 (local mode) to 64")
 
 
 def parse_load_param(value: str) -> str:
@@ -149,13 +148,7 @@ def parse_load_param(value: str) -> str:
 
 def parse_keep(value: str) -> int:
     """A whole number of session directories to keep, from 1 to 1000."""
-    try:
-        number = int(value)
-    except ValueError as err:
-        raise ValueError("a whole number from 1 to 1000") from err
-    if not 1 <= number <= 1000:
-        raise ValueError("a whole number from 1 to 1000")
-    return number
+    return _whole(value, 1, 1000, "a whole number from 1 to 1000")
 
 
 def parse_request_path(value: str) -> str:
@@ -178,13 +171,7 @@ def parse_seconds(value: str) -> float:
 
 def parse_restart_limit(value: str) -> int:
     """A whole number of container restarts from 0 to 100."""
-    try:
-        number = int(value)
-    except ValueError as err:
-        raise ValueError("a whole number of restarts from 0 to 100") from err
-    if not 0 <= number <= 100:
-        raise ValueError("a whole number of restarts from 0 to 100")
-    return number
+    return _whole(value, 0, 100, "a whole number of restarts from 0 to 100")
 
 
 def parse_bool(value: str) -> bool:
