@@ -22,6 +22,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ class CommandPods:
         self.running: dict[str, tuple[ManagedProcess, str, str, str]] = {}  # uid -> (process, ns, pod, container)
         self.started_at: dict[str, str] = {}
         self.failed: set[str] = set()
+        self.offsets: dict[str, int] = {}  # uid -> bytes of its log already stamped
 
     def _env(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
         ns, meta = pod["metadata"]["namespace"], pod["metadata"]
@@ -125,8 +127,14 @@ class CommandPods:
                                                else "CreateContainerConfigError", "message": reason}}}]})
                 return
         process, ns, name, container = self.running[meta["uid"]]
-        with process.log_path.open("r", encoding="utf-8", errors="replace") as fh:
-            self.store.logs[(ns, name, container, False)] = fh.read().splitlines()
+        with process.log_path.open("rb") as fh:  # the lines written since the last tick, stamped as a kubelet does
+            fh.seek(self.offsets.get(meta["uid"], 0))
+            text = fh.read()
+        complete = text[: text.rfind(b"\n") + 1]
+        self.offsets[meta["uid"]] = self.offsets.get(meta["uid"], 0) + len(complete)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+        self.store.logs.setdefault((ns, name, container, False), []).extend(
+            (stamp, line) for line in complete.decode("utf-8", "replace").splitlines())
         code = process.returncode
         image = pod["spec"]["containers"][0].get("image", "")
         cs: dict[str, Any] = {"name": container, "image": image, "imageID": f"docker-pullable://{image}",

@@ -5,7 +5,7 @@ on spec changes only, ``creationTimestamp``, ``managedFields``); 404, 409 (exist
 apply conflicts with another field manager unless ``force``) and 415 answers with ``Status`` bodies; label
 selectors (``k=v``, ``k!=v``, ``k``); namespaced objects only in existing namespaces, deleted with them;
 server-side apply (``application/apply-patch+yaml``, ``fieldManager`` required) that creates or updates;
-``GET .../pods/NAME/log`` with ``tailLines``, ``container`` and ``previous``; ``/version``.
+``GET .../pods/NAME/log`` with ``tailLines``, ``container``, ``previous``, ``timestamps`` and ``sinceTime``; ``/version``.
 What it leaves out: watches, discovery, strategic merge, field-level ownership (a conflict is a different
 manager changing an owned object's spec), admission, authentication (any bearer token is accepted).
 """
@@ -68,7 +68,8 @@ class Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.objects: dict[Key, dict[str, Any]] = {}
-        self.logs: dict[tuple[str, str, str, bool], list[str]] = {}
+        #: (namespace, pod, container, previous) -> lines, each text or (RFC 3339 time it was written, text)
+        self.logs: dict[tuple[str, str, str, bool], list[Any]] = {}
         self._rv = itertools.count(1000)
         self.requests: list[str] = []
 
@@ -267,9 +268,14 @@ class Handler(BaseHTTPRequestHandler):
         if lines is None and previous:
             raise ApiError(400, "BadRequest", f'previous terminated container "{container}" in pod "{key[3]}" '
                            "not found")
+        entries = [e if isinstance(e, tuple) else (now(), e) for e in lines or []]  # (RFC 3339 time, text)
+        since = query.get("sinceTime")
+        if since:  # whole seconds, as the API counts them
+            entries = [e for e in entries if e[0][:19] >= since.removesuffix("Z")[:19]]
         tail = int(query.get("tailLines", "0") or 0)
-        chosen = (lines or [])[-tail:] if tail else (lines or [])
-        self._send(200, "".join(line + "\n" for line in chosen), "text/plain")
+        chosen = entries[-tail:] if tail else entries
+        stamps = query.get("timestamps") == "true"
+        self._send(200, "".join((f"{t} " if stamps else "") + text + "\n" for t, text in chosen), "text/plain")
 
     def do_GET(self) -> None:
         self._handle("GET")

@@ -56,6 +56,8 @@ def test_two_in_cluster_workers_run_the_load_scenario_through_the_same_gates(
     result.assert_outcomes(passed=1)
     summary = measurement(verdict, "load summary")
     assert summary["details"]["workers"] == 2 and summary["value"] >= 300
+    assert summary["details"]["end_reason"] == "request budget spent"  # 10 users x 30 requests, counted by the master
+    assert summary["value"] < 550, "no sample line was read twice (twice would be 600 and more)"
     processes = measurement(verdict, "load locust processes")
     assert processes["details"]["children"] == ["Locust master pod", "Locust worker-1 pod", "Locust worker-2 pod"]
     run_dir = Path(processes["details"]["run_dir"])
@@ -145,3 +147,36 @@ def test_a_load_generator_pod_that_cannot_start_fails_the_run_at_once_with_its_r
                                  "*cluster diagnostics*",
                                  "*Warning Failed pod/artemis-loadgen-master-*: Error: *artemis-missing-secret*"])
     assert not [k for k in kube_api.store.objects if k[1] in ("jobs", "pods")], "the run's objects are deleted"
+
+
+class _Logs:
+    """A pod log API answering with ``timestamps=true`` from ``sinceTime`` on, as the API server does."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+        self.queries: list[dict[str, str]] = []
+
+    def call(self, method: str, path: str, *, query: Any = (), response_type: str = "") -> str:
+        asked = dict(query)
+        self.queries.append(asked)
+        since = asked.get("sinceTime", "").removesuffix("Z")
+        return "".join(f"{t} {text}\n" for t, text in self.lines if t[:19] >= since[:19])
+
+
+def test_a_pod_log_is_read_from_the_last_second_seen_and_no_line_twice(tmp_path: Path) -> None:
+    from pytest_artemis.load.incluster import PodLogTail
+
+    logs = _Logs()
+    process = type("P", (), {"kube": logs, "namespace": "ns", "pod_name": "master-0",
+                             "log_path": tmp_path / "master.log"})()
+    tail = PodLogTail(process)  # type: ignore[arg-type]
+    logs.lines += [("2026-12-01T22:00:00.100000000Z", '{"t": 1, "role": "master"}'),
+                   ("2026-12-01T22:00:00.5Z", "a plain warning"),
+                   ("2026-12-01T22:00:01.2Z", '{"t": 2, "role": "master"}')]
+    assert [d["t"] for d in tail.read(fresh=True)] == [1, 2]
+    logs.lines += [("2026-12-01T22:00:01.7Z", '{"t": 3, "role": "master"}'),
+                   ("2026-12-01T22:00:02.05Z", '{"event": "finished", "role": "master"}')]
+    assert tail.read(fresh=True) == [{"t": 3, "role": "master"}, {"event": "finished", "role": "master"}]
+    assert logs.queries[-1]["sinceTime"] == "2026-12-01T22:00:01Z", "only from the last second seen on"
+    assert tail.read(fresh=True) == [], "nothing new: nothing twice"
+    assert process.log_path.read_text().splitlines()[1] == "a plain warning", "the mirror keeps every line"
