@@ -136,6 +136,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                parse_image, metavar="IMAGE"),
     OptionSpec("loadgen-manifests", "Kustomize directory of the in-cluster load generators.", parse_path,
                default="manifests/loadgen", metavar="DIR"),
+    OptionSpec("loadgen-target", "URL the in-cluster Locust pods send to (default: --artemis-target), e.g. the "
+               "Service's in-cluster URL while --artemis-target is how this machine reaches it.", parse_url,
+               metavar="URL"),
     OptionSpec("loadgen-port", "Port of the in-cluster Locust master (its Service, container and NetworkPolicy).",
                parse_port, default=5557, metavar="PORT"),
     OptionSpec("load-mode", "Load model of the load, spike and chaos scenarios: closed (users wait for their answers) "
@@ -195,6 +198,7 @@ class ArtemisConfig:
     workers_in_cluster: bool = False
     loadgen_image: str | None = None
     loadgen_manifests: Path = Path("manifests/loadgen")
+    loadgen_target: str | None = None
     loadgen_port: int = 5557
     load_mode: str = "closed"
     locustfile: Path | None = None

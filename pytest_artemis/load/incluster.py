@@ -186,10 +186,11 @@ class ClusterLoadRunner(LoadRunner):
     """Runs plans with the master and the workers as pods in ``namespace`` (``plan.workers`` >= 1)."""
 
     def __init__(self, kube: KubeClient, namespace: str, manifests: Path, image: str | None = None,
-                 start_seconds: float = 120.0, port: int = MASTER_PORT) -> None:
+                 start_seconds: float = 120.0, port: int = MASTER_PORT, target: str | None = None) -> None:
+        """``target``: the URL the pods send to, when it is not the run's (which this machine checks)."""
         super().__init__()
         self.kube, self.namespace, self.manifests, self.image = kube, namespace, manifests, image
-        self.port = port
+        self.port, self.target = port, target
         self.start_seconds = start_seconds
         self._applied: list[dict[str, Any]] = []
 
@@ -215,7 +216,7 @@ class ClusterLoadRunner(LoadRunner):
         if missing:
             raise LoadError(f"{self.manifests}: the loadgen kit lacks " + ", ".join(f"{k}/{n}" for k, n in sorted(missing)))
         secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": TARGET_SECRET}, "type": "Opaque",
-                  "data": {"url": base64.b64encode(options.target.encode()).decode()}}
+                  "data": {"url": base64.b64encode((self.target or options.target).encode()).decode()}}
         config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": SPEC},
                   "data": {"spec.json": json.dumps(spec, indent=1)}}
         return [config, secret, *rendered]

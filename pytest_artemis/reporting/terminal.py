@@ -54,8 +54,9 @@ def _live(test: TestOutcome) -> bool:
 
 def write_mission_status(tr: Any, record: SessionRecord, cfg: ArtemisConfig) -> None:
     """Write the MISSION STATUS section with the pytest terminal reporter ``tr``; every line redacted."""
-    if cfg.target:
-        register_url(cfg.target)  # its secrets in any form, also where no fixture split it (xdist's controller)
+    for url in (cfg.target, cfg.loadgen_target):  # their secrets in any form, also where no fixture split them
+        if url:                                    # (xdist's controller)
+            register_url(url)
     summaries = record.summaries()
     tr.write_sep("=", "ARTEMIS MISSION STATUS", **_markup(_role(record.verdict)))
     if not summaries:

@@ -3,6 +3,7 @@ kubelet, their sample lines read from the pod logs into the same gates and verdi
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import signal
@@ -118,6 +119,10 @@ def test_the_rendered_loadgen_kit_carries_the_image_the_worker_count_and_the_dea
         assert {c["image"] for c in job["spec"]["template"]["spec"]["containers"]} == {"registry.local/artemis:test"}
     assert "s3cret" not in json.dumps(by_name[("ConfigMap", "artemis-loadgen-spec")])
     assert by_name[("Secret", "artemis-loadgen-target")]["data"]["url"]
+    runner.target = "http://artemis.ns.svc"
+    secret = next(o for o in runner.objects({"max_seconds": 60, "worker_wait": 20}, options, workers=1)
+                  if o["kind"] == "Secret")
+    assert base64.b64decode(secret["data"]["url"]) == b"http://artemis.ns.svc", "--artemis-loadgen-target wins"
 
 
 def test_a_missing_loadgen_kit_is_a_clear_error(tmp_path: Path) -> None:
