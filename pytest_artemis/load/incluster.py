@@ -49,7 +49,8 @@ class PodProcess:
         self.pid: int | None = None
         self._pod: k8s.V1Pod | None = None
         self._read_at = 0.0
-        self._deleted = False
+        self._deleted = False  # we deleted it (how a pod is signalled)
+        self._gone = False  # it existed and no longer does
 
     def pod(self, fresh: bool = False) -> k8s.V1Pod | None:
         if fresh or time.monotonic() - self._read_at > 0.5:
@@ -58,7 +59,10 @@ class PodProcess:
                 pods = self.kube.pods(self.namespace, self.selector)
             except ClusterError:
                 return self._pod
-            self._pod = pods[0] if pods else (None if self._deleted else self._pod)
+            if pods:
+                self._pod = pods[0]
+            elif self._pod is not None:  # it was there and is gone: deleted (by us, or by someone: lost)
+                self._pod, self._gone = None, True
         return self._pod
 
     @property
@@ -79,8 +83,8 @@ class PodProcess:
         if terminated is not None:
             return int(terminated.exit_code)
         pod = self.pod()
-        if pod is None and self._deleted:
-            return -signal.SIGTERM
+        if pod is None and self._gone:
+            return -signal.SIGTERM if self._deleted else -signal.SIGKILL
         if pod is not None and pod.status is not None and pod.status.phase in ("Succeeded", "Failed"):
             return 0 if pod.status.phase == "Succeeded" else 1
         return None

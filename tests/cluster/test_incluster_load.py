@@ -185,3 +185,17 @@ def test_a_pod_log_is_read_from_the_last_second_seen_and_no_line_twice(tmp_path:
     assert logs.queries[-1]["sinceTime"] == "2026-12-01T22:00:01Z", "only from the last second seen on"
     assert tail.read(fresh=True) == [], "nothing new: nothing twice"
     assert process.log_path.read_text().splitlines()[1] == "a plain warning", "the mirror keeps every line"
+
+
+def test_a_pod_deleted_by_someone_else_is_a_process_that_died(tmp_path: Path) -> None:
+    from kubernetes import client as k8s
+
+    from pytest_artemis.load.incluster import PodProcess
+
+    answers = [[k8s.V1Pod(metadata=k8s.V1ObjectMeta(name="workers-1-x"), status=k8s.V1PodStatus(phase="Running"))],
+               []]
+    kube = type("K", (), {"pods": lambda self, ns, selector: answers.pop(0) if len(answers) > 1 else answers[0]})()
+    worker = PodProcess(kube, "ns", "worker-2", "job-name=w", tmp_path / "w.log")  # type: ignore[arg-type]
+    assert worker.alive and worker.returncode is None
+    assert worker.pod(fresh=True) is None  # the next look: it is gone
+    assert not worker.alive and worker.returncode == -signal.SIGKILL, "lost, not stopped by the runner"
