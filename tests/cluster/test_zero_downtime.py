@@ -117,3 +117,19 @@ def test_the_gating_rollout_suite_passes_against_the_emulated_cluster_running_re
     assert checks["rollout-fail-fast"]["value"] in ("ImagePullBackOff", "ErrImagePull")
     assert checks["rollout-rollback"]["status"] == "pass"
     assert checks["rollout-zero-downtime"]["status"] == "pass"
+
+
+def test_in_production_zero_downtime_traffic_is_refused_with_one_line(pytester: pytest.Pytester, kube_api: Any) -> None:
+    pytester.makepyfile(test_prod='''
+import pytest
+
+@pytest.mark.rollout
+def test_traffic(zero_downtime):
+    with zero_downtime("web", url="http://127.0.0.1:9"):
+        pass
+''')
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--artemis-kubeconfig={kube_api.kubeconfig}",
+                                          "--artemis-environment", "production")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*zero-downtime traffic*production*--artemis-allow-production-load*"])
+    assert "Traceback" not in result.stdout.str()
