@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from load_common import exact_percentile, pin, plugin_run, start_target, workdir
+from load_common import HAMMER, exact_percentile, pin, plugin_run, start_target, workdir
 
 from pytest_artemis.load import shapes
 from pytest_artemis.load.results import RunResult
@@ -59,18 +59,6 @@ class Reader(FastHttpUser):
     def read(self):
         self.client.get("{path}")
 """
-
-HAMMER = """
-from locust import FastHttpUser, constant, task
-
-class Hammer(FastHttpUser):
-    wait_time = constant(0)
-
-    @task
-    def live(self):
-        self.client.get("/health/live")
-"""
-
 
 # ---------------------------------------------------------------------- the reference open-model client
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from pytest_artemis.clients.prom import PromClient
@@ -38,14 +39,6 @@ groups:
         expr: vector(0) > 1
 """
 BAD_PROMQL = "groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: sum(rate(up[1m])\n"
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +155,7 @@ def test_refused_rule_files_fall_back_to_a_start_without_them_and_stop_cleans_up
         assert workdir.parent == session_root(), "its private directory is under the session's temp directory"
     finally:
         server.stop()
-    assert gone(pid) and not workdir.exists()
+    assert not psutil.pid_exists(pid) and not workdir.exists()
     assert not server.client().ready()
 
 
@@ -172,7 +165,7 @@ def test_a_target_that_cannot_be_scraped_fails_the_start_and_leaves_nothing_behi
                               workdir_root=tmp_path)  # the server's private directory (TSDB) goes here
     with pytest.raises(ServiceStartError, match=f"Prometheus cannot scrape {nowhere}/metrics: "):
         server.start(timeout=2)
-    assert server.pid is not None and gone(server.pid)
+    assert server.pid is not None and not psutil.pid_exists(server.pid)
     assert list(tmp_path.glob("artemis-prometheus-*")) == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +12,9 @@ from pathlib import Path
 
 import httpcore  # noqa: F401 - imported before in-process pytester runs, which unload modules first imported inside
 import httpx
+import psutil
 import pytest
+from pids import wait_gone
 
 from pytest_artemis.services.processes import ManagedProcess, free_port, http_ok
 
@@ -37,14 +38,6 @@ ENDINGS = {
     "interrupt": "raise KeyboardInterrupt",
     "wait": "time.sleep(60)",
 }
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def started_pids(pytester: pytest.Pytester) -> list[int]:
@@ -71,7 +64,7 @@ def test_target_fixture_serves_the_reference_service_and_resets_faults_after_eac
     """)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
-    assert not alive(int((pytester.path / "pid").read_text()))
+    assert not psutil.pid_exists(int((pytester.path / "pid").read_text()))
     logs = list((pytester.path / ".artemis" / "artifacts").glob("*/services/target-*.log"))
     assert logs and "reference service up" in logs[0].read_text(), "the target's log is kept in the session's directory"
 
@@ -88,7 +81,7 @@ def test_no_process_outlives_a_session_that_passes_fails_or_is_interrupted(pytes
     assert result.ret == expected
     pids = started_pids(pytester)
     assert len(pids) == fixtures.count(",")  # target (+ prometheus)
-    assert [pid for pid in pids if alive(pid)] == []
+    assert [pid for pid in pids if psutil.pid_exists(pid)] == []
 
 
 @needs_prometheus
@@ -111,10 +104,7 @@ def test_no_process_outlives_a_session_killed_by_a_signal(pytester: pytest.Pytes
     finally:
         if session.poll() is None:
             session.kill()
-    deadline = time.monotonic() + 5
-    while any(alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [pid for pid in pids if alive(pid)] == [], f"left running after {sig.name}"
+    assert wait_gone(pids, 5) == [], f"left running after {sig.name}"
 
 
 XDIST_RECORDING_TEST = """
@@ -150,10 +140,8 @@ def test_no_process_outlives_an_xdist_session_whose_controller_is_killed(pyteste
     finally:
         if session.poll() is None:
             session.kill()
-    deadline = time.monotonic() + 4  # left alone, an orphaned worker runs on for 6 s or more before it notices
-    while any(alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [pid for pid in pids if alive(pid)] == [], f"left running after the controller got {sig.name}"
+    # left alone, an orphaned worker runs on for 6 s or more before it notices
+    assert wait_gone(pids, 4) == [], f"left running after the controller got {sig.name}"
 
 
 def test_probes_suite_runs_against_an_external_target_and_skips_fault_tests(
@@ -208,7 +196,7 @@ def test_factory_services_start_with_their_faults_and_are_stopped_after_the_test
             Path("pid").write_text(str(slow.pid))
     """)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
-    assert not alive(int((pytester.path / "pid").read_text()))
+    assert not psutil.pid_exists(int((pytester.path / "pid").read_text()))
 
 
 def test_reference_service_runs_standalone_from_the_command_line(tmp_path: Path) -> None:

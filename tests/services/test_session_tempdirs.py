@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pids import wait_gone
 
 from pytest_artemis.services.tempdirs import ROOT_NAME, owner_alive, sweep_stale
 
@@ -33,21 +34,6 @@ def test_records_then_waits(artemis_config, target, prom):
     os.replace("state.tmp", "state.json")
     time.sleep(60)
 """
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def wait_gone(pids: list[int], within: float = 5.0) -> list[int]:
-    deadline = time.monotonic() + within
-    while any(alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return [p for p in pids if alive(p)]
 
 
 def dead_pid() -> int:
