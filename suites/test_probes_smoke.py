@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from pytest_artemis.load.scenarios import parse_params
-from pytest_artemis.probes.live import Probe, ProbeSampler, succeeded, wait_until_ok, watch_shutdown
+from pytest_artemis.probes.live import Answer, Probe, ProbeSampler, succeeded, wait_until_ok, watch_shutdown
 from pytest_artemis.probes.spec import KINDS, PodProbes, ProbeSpec
 from pytest_artemis.services.prometheus import JOB
 from pytest_artemis.services.target import metrics
@@ -172,14 +172,21 @@ def test_startup_completes_within_the_startup_probes_window(
     assert passed, f"{message}: the kubelet kills the container before it has started"
 
 
+def probe_with_dependency_down(target: Any, probe: Probe, spec: ProbeSpec, dependency: str) -> Answer:
+    """The probe's answer while the reference service reports ``dependency`` down (switched back on after)."""
+    needs_admin(target)
+    target.admin.set(dependencies_down=[dependency])
+    try:
+        return probe.get(spec.path, client_timeout(spec))
+    finally:
+        target.admin.reset()
+
+
 @pytest.mark.parametrize("dependency", DEPENDENCIES)
 def test_readiness_goes_503_when_a_dependency_is_down(target: Any, probe: Probe, artemis_probes: PodProbes,
                                                       dependency: str, artemis_record: Any) -> None:
     spec = http_probe(artemis_probes, "readiness")
-    needs_admin(target)
-    target.admin.set(dependencies_down=[dependency])
-    answer = probe.get(spec.path, client_timeout(spec))
-    target.admin.reset()
+    answer = probe_with_dependency_down(target, probe, spec, dependency)
     recovered = probe.get(spec.path, client_timeout(spec))
     failing = answer.status is not None and not succeeded(answer.status)
     message = f"{spec.label()}: answered {answer.shown()} with dependency {dependency} down (expected 503)"
@@ -194,10 +201,7 @@ def test_readiness_goes_503_when_a_dependency_is_down(target: Any, probe: Probe,
 def test_liveness_stays_200_when_a_dependency_is_down(target: Any, probe: Probe, artemis_probes: PodProbes,
                                                       dependency: str, artemis_record: Any) -> None:
     spec = http_probe(artemis_probes, "liveness")
-    needs_admin(target)
-    target.admin.set(dependencies_down=[dependency])
-    answer = probe.get(spec.path, client_timeout(spec))
-    target.admin.reset()
+    answer = probe_with_dependency_down(target, probe, spec, dependency)
     passed = answer.ok_within(spec.timeout_seconds)
     message = f"{spec.label()}: answered {answer.shown()} with dependency {dependency} down (expected 200)"
     record(artemis_record, spec, f"status, {dependency} down", answer.status, "", limit=200, comparison="==",
