@@ -11,15 +11,15 @@ own skip (no admin endpoint).
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "suites" / "test_probes_smoke.py"
@@ -62,19 +62,12 @@ def guarded() -> Iterator[GuardedServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state = GuardedServer(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, name="guarded-probe-server", daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, "guarded-probe-server") as url:
+        state = GuardedServer(url)
         # httpx imports its transports on first use: once here, so the in-process session below shares them
         assert httpx.get(state.base + "/", timeout=5).status_code == 401
         state.seen.clear()
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _run_suite(pytester: pytest.Pytester, url: str) -> pytest.RunResult:

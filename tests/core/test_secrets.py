@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -30,7 +28,7 @@ from pytest_artemis.findings import Finding
 from pytest_artemis.record import attach
 from pytest_artemis.redact import MASK, redact, redact_data, split_credentials
 from pytest_artemis.reporting.allure_session import redact_results
-from pytest_artemis.services.target.control import Target, start_reference_service
+from pytest_artemis.services.target.control import Target
 
 USER = "artemis-user"
 #: Each secret's distinctive parts: a form that shows any of them (encoded, decoded, cut) is a leak.
@@ -116,16 +114,6 @@ def _pytests_own_failure_text(output: str) -> str:
         if not skipping and not line.startswith("FAILED test_session.py::test_fails_naming_the_url"):
             kept.append(line)
     return "\n".join(kept)
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    """The reference service on 127.0.0.1 (its own log outside the session's directory); stopped after."""
-    service = start_reference_service(tmp_path_factory.mktemp("secrets-service"), base_env=os.environ)
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 def _stop_locust_children(under: Path) -> list[int]:

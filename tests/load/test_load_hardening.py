@@ -15,12 +15,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from servers import serving
 
 from pytest_artemis.errors import TargetUnreachableError
 from pytest_artemis.load.runner import LoadRunner, RunOptions, preflight, steady_state
@@ -36,15 +37,6 @@ SECRETS = (PASSWORD.encode(), TOKEN.encode(), BASIC.encode())
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    service = start_reference_service(tmp_path_factory.mktemp("hardening-logs"), base_env=os.environ)
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 def _started_at(run_dir: Path, timeout: float = 40.0) -> float:
@@ -269,16 +261,8 @@ class _Guarded(BaseHTTPRequestHandler):
 def guarded() -> Iterator[tuple[str, list[tuple[str, str, bool]]]]:
     """(URL with credentials and token, requests seen as (method, path, authorised))."""
     handler = type("Guarded", (_Guarded,), {"seen": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://user:{PASSWORD}@127.0.0.1:{server.server_address[1]}/?token={TOKEN}", handler.seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(handler) as url:
+        yield f"{url.replace('http://', f'http://user:{PASSWORD}@')}/?token={TOKEN}", handler.seen
 
 
 HTTP_USER = '''

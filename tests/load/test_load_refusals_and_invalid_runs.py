@@ -4,13 +4,13 @@ green history entry); production without the explicit permission sends no genera
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,15 +96,8 @@ class _Counting(BaseHTTPRequestHandler):
 def counting_server() -> Iterator[tuple[str, list[str]]]:
     """A plain server on 127.0.0.1 that records every path it is asked for; stopped after the test."""
     _Counting.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", _Counting.seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with serving(_Counting) as url:
+        yield url, _Counting.seen
 
 
 @pytest.mark.parametrize("selection", ["load", "load or chaos or observability"])

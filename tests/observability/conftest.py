@@ -3,12 +3,12 @@ every request, so a test can count what reached a target."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from servers import serving
 
 
 @dataclass
@@ -48,13 +48,5 @@ def plain_server() -> Iterator[PlainServer]:
         def log_message(self, format: str, *args: object) -> None:  # keep the test output quiet
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, name="plain-http-server", daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, "plain-http-server") as state.url:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pytest_artemis.errors import (
 from pytest_artemis.services.processes import free_port
 from pytest_artemis.services.prometheus import JOB, PrometheusServer, discover_rule_files, find_binary, scrape_config
 from pytest_artemis.services.target import metrics
-from pytest_artemis.services.target.control import Target, start_reference_service
+from pytest_artemis.services.target.control import Target
 from pytest_artemis.services.tempdirs import session_root
 
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs `apt-get install prometheus`")
@@ -39,13 +38,6 @@ groups:
         expr: vector(0) > 1
 """
 BAD_PROMQL = "groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: sum(rate(up[1m])\n"
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    service = start_reference_service(tmp_path_factory.mktemp("logs"), base_env=os.environ)
-    yield service
-    service.stop()
 
 
 @pytest.fixture(scope="module")
