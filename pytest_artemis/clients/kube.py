@@ -181,8 +181,13 @@ class KubeClient:
 
     def delete_namespace(self, name: str) -> None:
         """Delete a namespace (and everything in it); one that is gone already is fine."""
+        self.delete("v1", "Namespace", name)
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+        """Delete an object, its dependents in the background (a Job's pods); one that is gone already is fine."""
         try:
-            self.call("DELETE", f"/api/v1/namespaces/{name}")
+            self.call("DELETE", resource_path(api_version, kind, namespace, name),
+                      query=[("propagationPolicy", "Background")])
         except NotFoundError:
             pass
 
@@ -245,13 +250,18 @@ class KubeClient:
                              count=item.count or 1))
         return sorted(out, key=lambda e: e.time)
 
-    def pod_logs(self, pod: str, namespace: str, *, container: str | None = None, tail: int = 50,
-                 previous: bool = False) -> str:
-        """The last ``tail`` lines of a container's log (``previous``: of its terminated predecessor)."""
-        query: list[tuple[str, Any]] = [("tailLines", tail)]
+    def pod_logs(self, pod: str, namespace: str, *, container: str | None = None, tail: int | None = 50,
+                 previous: bool = False, timestamps: bool = False, since: str | None = None) -> str:
+        """The last ``tail`` lines of a container's log (None: all; ``previous``: of its terminated predecessor;
+        ``timestamps``: each line after its RFC 3339 time; ``since``: from that RFC 3339 time on)."""
+        query: list[tuple[str, Any]] = [("tailLines", tail)] if tail is not None else []
         if container:
             query.append(("container", container))
         if previous:
             query.append(("previous", "true"))
+        if timestamps:
+            query.append(("timestamps", "true"))
+        if since:
+            query.append(("sinceTime", since))
         return str(self.call("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query=query,
                              response_type="str"))

@@ -24,7 +24,7 @@ from typing import Any
 from kubernetes import client as k8s
 
 from pytest_artemis.checks.manifests.engine import load_source
-from pytest_artemis.clients.kube import KubeClient, resource_path
+from pytest_artemis.clients.kube import KubeClient
 from pytest_artemis.errors import ClusterError, LoadError
 from pytest_artemis.load.runner import LoadRunner, RunOptions
 from pytest_artemis.load.tails import LogTail, json_lines
@@ -99,7 +99,7 @@ class PodProcess:
         if name and not self._deleted:
             self._deleted = True
             try:
-                self.kube.call("DELETE", f"/api/v1/namespaces/{self.namespace}/pods/{name}")
+                self.kube.delete("v1", "Pod", name, self.namespace)
             except ClusterError:
                 pass
 
@@ -157,12 +157,10 @@ class PodLogTail(LogTail):
         name = self.process.pod_name
         if not name:
             return []
-        query: list[tuple[str, Any]] = [("container", CONTAINER), ("timestamps", "true")]
-        if self.last[0]:
-            query.append(("sinceTime", datetime.fromtimestamp(self.last[0], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
+        since = datetime.fromtimestamp(self.last[0], UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if self.last[0] else None
         try:
-            text = self.process.kube.call("GET", f"/api/v1/namespaces/{self.process.namespace}/pods/{name}/log",
-                                          query=query, response_type="str")
+            text = self.process.kube.pod_logs(name, self.process.namespace, container=CONTAINER, tail=None,
+                                              timestamps=True, since=since)
         except ClusterError:
             return []
         new = []
@@ -286,10 +284,9 @@ class ClusterLoadRunner(LoadRunner):
     def cleanup(self) -> None:
         """Delete every object of the run (the Jobs with their pods)."""
         for obj in reversed(self._applied):
-            path = resource_path(str(obj.get("apiVersion")), str(obj.get("kind")), self.namespace,
-                                 str((obj.get("metadata") or {}).get("name")))
             try:
-                self.kube.call("DELETE", path, query=[("propagationPolicy", "Background")])
+                self.kube.delete(str(obj.get("apiVersion")), str(obj.get("kind")),
+                                 str((obj.get("metadata") or {}).get("name")), self.namespace)
             except ClusterError:
                 continue
         self._applied = []

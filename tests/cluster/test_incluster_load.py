@@ -161,11 +161,11 @@ class _Logs:
         self.lines: list[tuple[str, str]] = []
         self.queries: list[dict[str, str]] = []
 
-    def call(self, method: str, path: str, *, query: Any = (), response_type: str = "") -> str:
-        asked = dict(query)
-        self.queries.append(asked)
-        since = asked.get("sinceTime", "").removesuffix("Z")
-        return "".join(f"{t} {text}\n" for t, text in self.lines if t[:19] >= since[:19])
+    def pod_logs(self, pod: str, namespace: str, *, container: str, tail: int | None, timestamps: bool,
+                 since: str | None) -> str:
+        assert tail is None and timestamps, "the whole log from sinceTime on, each line with its time"
+        self.queries.append({"sinceTime": since} if since else {})
+        return "".join(f"{t} {text}\n" for t, text in self.lines if t[:19] >= (since or "").removesuffix("Z")[:19])
 
 
 def test_a_pod_log_is_read_from_the_last_second_seen_and_no_line_twice(tmp_path: Path) -> None:
