@@ -98,6 +98,7 @@ class KubeClient:
         self.api = api_client
         self.source = source
         self.timeout = timeout
+        self.version: str | None = None  # the server's gitVersion, once server_version() has asked
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: Path | None = None, context: str | None = None,
@@ -165,7 +166,8 @@ class KubeClient:
     def server_version(self) -> str:
         """The server's ``gitVersion`` (``v1.34.1``)."""
         info = self.call("GET", "/version", response_type="VersionInfo")
-        return str(info.git_version)
+        self.version = str(info.git_version)
+        return self.version
 
     def create_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
         body = {"apiVersion": "v1", "kind": "Namespace",
