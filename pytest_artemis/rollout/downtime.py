@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from pytest_artemis.errors import TargetUnreachableError
-from pytest_artemis.probes.live import Probe, ProbeSampler, Samples, succeeded
+from pytest_artemis.probes.live import Probe, ProbeSampler, Samples, succeeded, wait_until_ok
 
 __all__ = ["MIN_REQUESTS", "Downtime", "SteadyTraffic"]
 
@@ -79,15 +79,11 @@ class SteadyTraffic:
         self.result: Downtime | None = None
 
     def __enter__(self) -> Self:
-        deadline = time.monotonic() + self.warmup
-        answer = self.probe.get(self.path, 2.0)
-        while not succeeded(answer.status):
-            if time.monotonic() >= deadline:
-                self.probe.close()
-                raise TargetUnreachableError(f"{self.probe.shown(self.path)} does not serve before the rollout: "
-                                             f"{answer.shown()} (waited {self.warmup:g}s)")
-            time.sleep(0.1)
-            answer = self.probe.get(self.path, 2.0)
+        answer, _ = wait_until_ok(self.probe, self.path, time.monotonic() + self.warmup, interval=0.1, timeout=2.0)
+        if answer is None or not succeeded(answer.status):
+            self.probe.close()
+            raise TargetUnreachableError(f"{self.probe.shown(self.path)} does not serve before the rollout: "
+                                         f"{answer.shown() if answer else 'no answer'} (waited {self.warmup:g}s)")
         self.sampler.__enter__()
         return self
 
