@@ -256,7 +256,10 @@ def test_stall_fault_pauses_the_whole_service_and_every_request_arriving_meanwhi
         else:
             pauses.append([request])
     assert len(pauses) == 2, f"expected two pauses in 2.6 s, got {[len(p) for p in pauses]}"
-    for waited in pauses:
+    for group in pauses:
+        # those that arrived during the pause: sent before its end (its first answer); one sent after it and
+        # slow for another reason (a busy machine) waited for no pause
+        waited = [request for request in group if request[0] < min(answered for _, answered in group)]
         assert len(waited) >= 10, "requests keep arriving during a 300 ms pause (one every 20 ms)"
         ends = [answered for _, answered in waited]
         assert max(ends) - min(ends) < 0.05, "everyone that arrived during the pause is answered when it ends"
